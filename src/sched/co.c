@@ -1,0 +1,507 @@
+/* co.c — coroutine records and their life: spawn, first entry, exit, join,
+ * detach, cancel, sleep.
+ *
+ * Owns: the record pools (per worker, plus a shared pool per size class),
+ *   every record chunk ever allocated (for teardown), join_word, cancelled,
+ *   and plain threads' wait records.
+ * A record is taken at spawn and holds no stack until its first run (the
+ *   worker maps or reuses one then), so queued spawns cost records, not stack
+ *   pages. Records are never freed while the runtime exists, and wait_word
+ *   only grows, so a stale waker's (co, seq) can never claim a reused record.
+ * join_word: JW_DETACHED (no handle), JW_HELD (handle, no joiner), a joiner's
+ *   record, or JW_DONE (returned, handle still held). The exit step exchanges
+ *   it for JW_DONE and frees the record, wakes the joiner, or leaves it. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sched.h"
+
+#define REC_CLASSES   4
+#define REC_CACHE_MAX 256
+#define REC_MOVE      128
+#define CHUNK_RECS    64
+
+static const size_t class_bytes[REC_CLASSES] = {0, 64, 256, WYN_ARG_MAX};
+
+typedef struct chunk {
+    struct chunk *next;
+    size_t        rec_size;
+    unsigned      n;
+    alignas(WYN_CACHELINE) unsigned char mem[];
+} chunk;
+
+static struct {
+    wyn__spinlock lock;
+    wyn_co       *free[REC_CLASSES];
+    chunk        *chunks;
+} R;
+
+static size_t rec_size(int cls)
+{
+    size_t s = sizeof(wyn_co) + class_bytes[cls];
+    return (s + WYN_CACHELINE - 1) & ~(size_t)(WYN_CACHELINE - 1);
+}
+
+static int class_of(size_t arg_size)
+{
+    int c = 0;
+    while (class_bytes[c] < arg_size)
+        c++;
+    return c;
+}
+
+/* Allocate a chunk of class `cls` and return its records as a chain. Lock held. */
+static wyn_co *new_chunk(int cls, unsigned *count)
+{
+    size_t rs = rec_size(cls);
+    chunk *ch = aligned_alloc(WYN_CACHELINE, sizeof(chunk) + rs * CHUNK_RECS);
+    if (!ch)
+        return NULL;
+    ch->rec_size = rs;
+    ch->n = CHUNK_RECS;
+    ch->next = R.chunks;
+    R.chunks = ch;
+    wyn_co *head = NULL;
+    for (unsigned i = CHUNK_RECS; i-- > 0;) {
+        wyn_co *co = (wyn_co *)(ch->mem + i * rs);
+        memset(co, 0, sizeof *co);
+        co->size_class = (uint8_t)cls;
+        co->timer_index = -1;
+        atomic_init(&co->state, CO_FREE);
+        co->next = head;
+        head = co;
+    }
+    *count = CHUNK_RECS;
+    return head;
+}
+
+static wyn_co *rec_alloc(wyn__worker *w, int cls)
+{
+    if (w) {
+        if (unlikely(!w->rec_cache[cls])) {
+            wyn__spin_lock(&R.lock);
+            unsigned n = 0;
+            wyn_co *head = NULL;
+            while (n < REC_MOVE && R.free[cls]) {
+                wyn_co *co = R.free[cls];
+                R.free[cls] = co->next;
+                co->next = head;
+                head = co;
+                n++;
+            }
+            if (!head)
+                head = new_chunk(cls, &n);
+            wyn__spin_unlock(&R.lock);
+            w->rec_cache[cls] = head;
+            w->rec_count[cls] = n;
+        }
+        wyn_co *co = w->rec_cache[cls];
+        if (co) {
+            w->rec_cache[cls] = co->next;
+            w->rec_count[cls]--;
+        }
+        return co;
+    }
+    wyn__spin_lock(&R.lock);
+    wyn_co *co = R.free[cls];
+    if (!co) {
+        unsigned n;
+        co = new_chunk(cls, &n);
+    }
+    if (co)
+        R.free[cls] = co->next;
+    wyn__spin_unlock(&R.lock);
+    return co;
+}
+
+void wyn__record_free(wyn__worker *w, wyn_co *co)
+{
+    int cls = co->size_class;
+    /* release: a handle checked later sees FREE only after our last use. */
+    atomic_store_explicit(&co->state, CO_FREE, memory_order_release);
+    if (w) {
+        co->next = w->rec_cache[cls];
+        w->rec_cache[cls] = co;
+        if (++w->rec_count[cls] > REC_CACHE_MAX) {
+            wyn__spin_lock(&R.lock);
+            for (unsigned i = 0; i < REC_MOVE; i++) {
+                wyn_co *t = w->rec_cache[cls];
+                w->rec_cache[cls] = t->next;
+                t->next = R.free[cls];
+                R.free[cls] = t;
+            }
+            wyn__spin_unlock(&R.lock);
+            w->rec_count[cls] -= REC_MOVE;
+        }
+        return;
+    }
+    wyn__spin_lock(&R.lock);
+    co->next = R.free[cls];
+    R.free[cls] = co;
+    wyn__spin_unlock(&R.lock);
+}
+
+void wyn__worker_records_flush(wyn__worker *w)
+{
+    wyn__spin_lock(&R.lock);
+    for (int c = 0; c < REC_CLASSES; c++) {
+        while (w->rec_cache[c]) {
+            wyn_co *t = w->rec_cache[c];
+            w->rec_cache[c] = t->next;
+            t->next = R.free[c];
+            R.free[c] = t;
+        }
+        w->rec_count[c] = 0;
+    }
+    wyn__spin_unlock(&R.lock);
+}
+
+void wyn__records_init(void)
+{
+    for (int c = 0; c < REC_CLASSES; c++)
+        R.free[c] = NULL;
+    R.chunks = NULL;
+}
+
+uint64_t wyn__records_fini(void)
+{
+    uint64_t abandoned = 0;
+    for (chunk *ch = R.chunks; ch; ch = ch->next) {
+        for (unsigned i = 0; i < ch->n; i++) {
+            wyn_co *co = (wyn_co *)(ch->mem + i * ch->rec_size);
+            int s = atomic_load_explicit(&co->state, memory_order_relaxed);
+            if (s == CO_FREE || s == CO_DEAD)
+                continue;
+            WYN_ASSERT(s == CO_RUNNABLE || s == CO_PARKED);
+            /* Unlink it from what it waits on, as if its wait had timed out,
+             * so those objects stay usable; then give its stack back. */
+            if (s == CO_PARKED && co->wait_unlink)
+                co->wait_unlink(co);
+            if (co->stack) {
+                wyn__ctx_destroy(&co->ctx);
+                wyn__stack_put(NULL, co->stack);
+                co->stack = NULL;
+            }
+            atomic_store_explicit(&co->state, CO_FREE, memory_order_relaxed);
+            abandoned++;
+        }
+    }
+    while (R.chunks) {
+        chunk *ch = R.chunks;
+        R.chunks = ch->next;
+        free(ch);
+    }
+    for (int c = 0; c < REC_CLASSES; c++)
+        R.free[c] = NULL;
+    return abandoned;
+}
+
+/* ---- plain threads' wait records ------------------------------------------ */
+
+static _Thread_local wyn_co *tls_thread_rec;
+static pthread_key_t  thread_key;
+static pthread_once_t thread_key_once = PTHREAD_ONCE_INIT;
+static wyn__spinlock  thread_recs_lock;
+static wyn_co        *thread_recs_free;   /* never freed: late futex wakes stay harmless */
+
+static void thread_rec_release(void *p)
+{
+    wyn_co *co = p;
+    wyn__spin_lock(&thread_recs_lock);
+    co->next = thread_recs_free;
+    thread_recs_free = co;
+    wyn__spin_unlock(&thread_recs_lock);
+}
+
+static void thread_key_make(void) { pthread_key_create(&thread_key, thread_rec_release); }
+
+static WYN_NOINLINE wyn_co *thread_rec(void)
+{
+    __asm__ volatile("" ::: "memory");
+    wyn_co *co = tls_thread_rec;
+    if (co)
+        return co;
+    pthread_once(&thread_key_once, thread_key_make);
+    wyn__spin_lock(&thread_recs_lock);
+    co = thread_recs_free;
+    if (co)
+        thread_recs_free = co->next;
+    wyn__spin_unlock(&thread_recs_lock);
+    if (!co) {
+        co = aligned_alloc(WYN_CACHELINE, (sizeof(wyn_co) + WYN_CACHELINE - 1) &
+                                              ~(size_t)(WYN_CACHELINE - 1));
+        if (!co)
+            wyn__fatal("out of memory for a thread's wait record");
+        memset(co, 0, sizeof *co);
+        co->kind = CO_KIND_THREAD;
+        co->timer_index = -1;
+        atomic_init(&co->state, CO_RUNNING);
+    }
+    tls_thread_rec = co;
+    pthread_setspecific(thread_key, co);
+    return co;
+}
+
+wyn_co *wyn__self(void)
+{
+    wyn_co *co = wyn__running();
+    return co ? co : thread_rec();
+}
+
+/* ---- spawn, entry, exit --------------------------------------------------- */
+
+static uint64_t new_id(wyn__worker *w)
+{
+    if (!w)
+        return atomic_fetch_add_explicit(&wyn__rt.next_id, 1, memory_order_relaxed);
+    if (w->id_next == w->id_end) {
+        w->id_next = atomic_fetch_add_explicit(&wyn__rt.next_id, 1024, memory_order_relaxed);
+        w->id_end = w->id_next + 1024;
+    }
+    return w->id_next++;
+}
+
+int wyn__spawn(void (*fn)(void *), void *arg, const wyn_spawn_opts *opts, bool is_main)
+{
+    size_t arg_size = 0, req = 0;
+    const void *copy = NULL;
+    wyn_co **join = NULL;
+    if (!fn)
+        return -EINVAL;
+    if (opts) {
+        copy = opts->arg_copy;
+        arg_size = opts->arg_size;
+        req = opts->stack_size;
+        join = opts->join;
+        if ((arg_size && !copy) || arg_size > WYN_ARG_MAX || (arg && copy))
+            return -EINVAL;
+    }
+    /* acquire: pairs with runtime start's release; the runtime is set up. */
+    if (!atomic_load_explicit(&wyn__rt.accepting, memory_order_acquire))
+        return -ESRCH;
+    size_t ss = req ? wyn__stack_round(req) : wyn__rt.stack_size;
+    if (!ss)
+        return -ENOMEM;
+    wyn__worker *w = wyn__this_worker();
+    if (wyn__stack_reserve(w ? &w->stacks : NULL, ss) < 0)
+        return -ENOMEM;
+    wyn_co *co = rec_alloc(w, class_of(copy ? arg_size : 0));
+    if (!co)
+        return -ENOMEM;
+    co->fn = fn;
+    co->arg = copy ? memcpy(co->argbuf, copy, arg_size) : arg;
+    co->stack = NULL;
+    co->stack_size = ss;
+    co->is_main = is_main;
+    co->saved_errno = 0;
+    co->wait_unlink = NULL;
+    co->wait_obj = NULL;
+    co->last_worker = w ? w->id : ~0u;
+    co->id = new_id(w);
+    atomic_store_explicit(&co->cancelled, false, memory_order_relaxed);
+    atomic_store_explicit(&co->join_word, join ? JW_HELD : JW_DETACHED, memory_order_relaxed);
+    atomic_store_explicit(&co->state, CO_RUNNABLE, memory_order_relaxed);
+    if (join)
+        *join = co;
+    /* The queue push below publishes the record (release); spawn happens
+     * before the coroutine starts. */
+    if (w) {
+        atomic_store_explicit(&w->st_spawned,
+                              atomic_load_explicit(&w->st_spawned, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+        wyn__deque_push(&w->dq, co);
+    } else {
+        atomic_fetch_add_explicit(&wyn__rt.ext_spawned, 1, memory_order_relaxed);
+        wyn__global_push(co);
+    }
+    wyn__wakep();
+    return 0;
+}
+
+int wyn_spawn(void (*fn)(void *), void *arg) { return wyn__spawn(fn, arg, NULL, false); }
+
+int wyn_spawn_ex(void (*fn)(void *), void *arg, const wyn_spawn_opts *opts)
+{
+    return wyn__spawn(fn, arg, opts, false);
+}
+
+static void after_exit(wyn__ctx *from, void *arg)
+{
+    (void)arg;
+    wyn_co *co = (wyn_co *)((char *)from - offsetof(wyn_co, ctx));
+    wyn__worker *w = wyn__this_worker();
+    wyn__ctx_destroy(&co->ctx);
+    wyn__stack_put(&w->stacks, co->stack);
+    co->stack = NULL;
+    atomic_store_explicit(&w->st_finished,
+                          atomic_load_explicit(&w->st_finished, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    if (co->is_main) {
+        wyn__record_free(w, co);
+        wyn__main_finished();
+        return;
+    }
+    /* release: what the coroutine did is visible to a joiner that sees DEAD. */
+    atomic_store_explicit(&co->state, CO_DEAD, memory_order_release);
+    /* acq_rel: release as above; acquire reads the joiner's joiner_seq. */
+    uintptr_t j = atomic_exchange_explicit(&co->join_word, JW_DONE, memory_order_acq_rel);
+    if (j == JW_DETACHED)
+        wyn__record_free(w, co);
+    else if (j != JW_HELD)
+        wyn__wake((wyn_co *)j, co->joiner_seq, 0, 0, true);
+}
+
+static WYN_NOINLINE void errno_clear(void) { errno = 0; }
+
+void wyn__co_entry(void)
+{
+    wyn_co *self = wyn__running();
+    errno_clear();
+    self->fn(self->arg);
+    /* Re-read: fn may have switched, so we may be on another worker now. */
+    wyn__worker *w = wyn__this_worker();
+    wyn__switch_away(w, w->current, after_exit, NULL, true);
+    wyn__fatal("internal error: a finished coroutine was resumed");
+}
+
+/* ---- handles: join, detach, cancel ----------------------------------------- */
+
+static void check_handle(wyn_co *co, const char *what)
+{
+    if (atomic_load_explicit(&co->state, memory_order_acquire) == CO_FREE)
+        wyn__fatal("%s: handle used after wyn_join or wyn_detach", what);
+}
+
+static void join_unlink(wyn_co *self)
+{
+    wyn_co *co = self->wait_obj;
+    uintptr_t expect = (uintptr_t)self;
+    atomic_compare_exchange_strong_explicit(&co->join_word, &expect, JW_HELD,
+                                            memory_order_acq_rel, memory_order_relaxed);
+}
+
+int wyn_join(wyn_co *co, int64_t deadline)
+{
+    if (!co)
+        return -EINVAL;
+    int rc = wyn__deadline_check(deadline);
+    if (rc)
+        return rc;
+    wyn_co *self = wyn__self();
+    if (co == self)
+        return -EDEADLK;
+    check_handle(co, "wyn_join");
+    /* acquire: pairs with the exit step's release exchange. */
+    uintptr_t j = atomic_load_explicit(&co->join_word, memory_order_acquire);
+    if (j == JW_DETACHED)
+        wyn__fatal("wyn_join: coroutine #%llu was detached", (unsigned long long)co->id);
+    if (j != JW_HELD && j != JW_DONE)
+        wyn__fatal("wyn_join: coroutine #%llu is already being joined", (unsigned long long)co->id);
+    if (j == JW_HELD) {
+        rc = wyn__wait_check(self, deadline);
+        if (rc)
+            return rc;
+        uint64_t seq = wyn__wait_arm(self);
+        co->joiner_seq = seq;
+        uintptr_t expect = JW_HELD;
+        /* release: joiner_seq is visible to the exit step's acquire exchange. */
+        if (atomic_compare_exchange_strong_explicit(&co->join_word, &expect, (uintptr_t)self,
+                                                    memory_order_acq_rel, memory_order_acquire)) {
+            self->wait_obj = co;
+            self->wait_unlink = join_unlink;
+            rc = wyn__park(self, seq, deadline, NULL, NULL);
+            self->wait_unlink = NULL;
+            if (rc != 0) {
+                join_unlink(self);   /* fails harmlessly if it finished meanwhile */
+                return rc;
+            }
+        } else {
+            if (expect != JW_DONE)
+                wyn__fatal("wyn_join: coroutine #%llu is already being joined",
+                           (unsigned long long)co->id);
+            int ignored;
+            wyn__wait_disarm(self, seq, &ignored);   /* it finished: no need to wait */
+        }
+    }
+    wyn__record_free(wyn__this_worker(), co);
+    return 0;
+}
+
+void wyn_detach(wyn_co *co)
+{
+    if (!co)
+        return;
+    check_handle(co, "wyn_detach");
+    uintptr_t j = atomic_exchange_explicit(&co->join_word, JW_DETACHED, memory_order_acq_rel);
+    if (j == JW_DONE)
+        wyn__record_free(wyn__this_worker(), co);
+    else if (j == JW_DETACHED)
+        wyn__fatal("wyn_detach: coroutine #%llu was already detached", (unsigned long long)co->id);
+    else if (j != JW_HELD)
+        wyn__fatal("wyn_detach: coroutine #%llu is being joined", (unsigned long long)co->id);
+}
+
+int wyn_cancel(wyn_co *co)
+{
+    if (!co)
+        return -EINVAL;
+    check_handle(co, "wyn_cancel");
+    if (atomic_load_explicit(&co->state, memory_order_acquire) == CO_DEAD)
+        return 0;
+    /* seq_cst store then seq_cst load: Dekker with wyn__wait_arm / wyn__park
+     * (see park.c): either we see its armed wait, or it sees `cancelled`. */
+    atomic_store_explicit(&co->cancelled, true, memory_order_seq_cst);
+    uint64_t word = atomic_load_explicit(&co->wait_word, memory_order_seq_cst);
+    if (!(word & 1))
+        wyn__wake(co, word >> 1, -ECANCELED, 0, false);
+    return 0;
+}
+
+int wyn_cancelled(void)
+{
+    wyn_co *co = wyn__running();
+    return co && atomic_load_explicit(&co->cancelled, memory_order_relaxed);
+}
+
+uint64_t wyn_self(void)
+{
+    wyn_co *co = wyn__running();
+    return co ? co->id : 0;
+}
+
+/* ---- sleeping ----------------------------------------------------------- */
+
+int wyn_sleep_until(int64_t deadline)
+{
+    int rc = wyn__deadline_check(deadline);
+    if (rc)
+        return rc;
+    wyn_co *self = wyn__self();
+    rc = wyn__wait_check(self, deadline);
+    if (rc)
+        return rc == -ETIMEDOUT ? 0 : rc;
+    uint64_t seq = wyn__wait_arm(self);
+    rc = wyn__park(self, seq, deadline, NULL, NULL);
+    return rc == -ETIMEDOUT ? 0 : rc;
+}
+
+int wyn_sleep(int64_t ns)
+{
+    if (ns <= 0)
+        return 0;
+    return wyn_sleep_until(wyn_deadline(ns));
+}
+
+bool wyn__overflow_classify(void *addr, uint64_t *id, size_t *size)
+{
+    wyn_co *co = wyn__running();
+    if (!co || !co->stack)
+        return false;
+    char *lo = co->stack->lo;
+    if ((char *)addr < lo - WYN_STACK_GUARD || (char *)addr >= lo)
+        return false;
+    *id = co->id;
+    *size = co->stack->size;
+    return true;
+}

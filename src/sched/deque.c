@@ -1,0 +1,121 @@
+/* deque.c — Chase-Lev work-stealing deque (see deque.h for the contract).
+ *
+ * Invariants: top only grows (CAS); bottom is written only by the owner;
+ * items live in slots [top, bottom). The last item is contended between the
+ * owner's pop and thieves; the CAS on top decides who gets it. */
+#include "deque.h"
+
+#include <stdlib.h>
+
+static wyn__deque_buf *buf_new(int64_t cap)
+{
+    wyn__deque_buf *b = calloc(1, sizeof *b + (size_t)cap * sizeof(_Atomic(void *)));
+    if (b)
+        b->mask = cap - 1;
+    return b;
+}
+
+int wyn__deque_init(wyn__deque *d, int64_t cap)
+{
+    atomic_init(&d->top, 0);
+    atomic_init(&d->bottom, 0);
+    wyn__deque_buf *b = buf_new(cap);
+    if (!b)
+        return -ENOMEM;
+    atomic_init(&d->buf, b);
+    return 0;
+}
+
+void wyn__deque_destroy(wyn__deque *d)
+{
+    wyn__deque_buf *b = atomic_load_explicit(&d->buf, memory_order_relaxed);
+    while (b) {
+        wyn__deque_buf *old = b->retired;
+        free(b);
+        b = old;
+    }
+    atomic_store_explicit(&d->buf, NULL, memory_order_relaxed);
+}
+
+/* Owner: copy [t, b) into a buffer twice as large and publish it. */
+static wyn__deque_buf *grow(wyn__deque *d, wyn__deque_buf *a, int64_t b, int64_t t)
+{
+    wyn__deque_buf *n = buf_new((a->mask + 1) * 2);
+    if (!n)
+        wyn__fatal("out of memory growing a run queue");
+    for (int64_t i = t; i < b; i++)
+        atomic_store_explicit(&n->slots[i & n->mask],
+                              atomic_load_explicit(&a->slots[i & a->mask], memory_order_relaxed),
+                              memory_order_relaxed);
+    n->retired = a;   /* never freed before destroy: a thief may hold `a` */
+    /* release: a thief that loads the new buffer (acquire, in steal) sees the
+     * copied slots. */
+    atomic_store_explicit(&d->buf, n, memory_order_release);
+    return n;
+}
+
+void wyn__deque_push(wyn__deque *d, void *x)
+{
+    int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
+    /* acquire: pairs with the CAS on top in steal, so the slot a thief has
+     * just taken is not overwritten before the thief has read it. */
+    int64_t t = atomic_load_explicit(&d->top, memory_order_acquire);
+    wyn__deque_buf *a = atomic_load_explicit(&d->buf, memory_order_relaxed);
+    if (b - t > a->mask)
+        a = grow(d, a, b, t);
+    atomic_store_explicit(&a->slots[b & a->mask], x, memory_order_relaxed);
+    /* release: the slot (and everything written before the push, such as a
+     * new coroutine's record) is visible to a thief that reads the new bottom
+     * with acquire in steal. */
+    atomic_store_explicit(&d->bottom, b + 1, memory_order_release);
+}
+
+void *wyn__deque_pop(wyn__deque *d)
+{
+    int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed) - 1;
+    wyn__deque_buf *a = atomic_load_explicit(&d->buf, memory_order_relaxed);
+    /* seq_cst exchange: the paper's "store bottom; seq_cst fence" — the new
+     * bottom must be visible to thieves before we read top (StoreLoad), or a
+     * thief and we could both take the last item. On x86 an exchange is a
+     * cheaper full barrier than mfence; pairs with the fence in steal. */
+    atomic_exchange_explicit(&d->bottom, b, memory_order_seq_cst);
+    int64_t t = atomic_load_explicit(&d->top, memory_order_seq_cst);
+    if (t > b) {   /* empty: restore */
+        atomic_store_explicit(&d->bottom, b + 1, memory_order_relaxed);
+        return NULL;
+    }
+    void *x = atomic_load_explicit(&a->slots[b & a->mask], memory_order_relaxed);
+    if (t == b) {
+        /* The last item: race thieves for it with the same CAS they use.
+         * seq_cst: ordered with the thieves' CAS on top. */
+        if (!atomic_compare_exchange_strong_explicit(&d->top, &t, t + 1, memory_order_seq_cst,
+                                                     memory_order_relaxed))
+            x = NULL;   /* a thief got it */
+        atomic_store_explicit(&d->bottom, b + 1, memory_order_relaxed);
+    }
+    return x;
+}
+
+void *wyn__deque_steal(wyn__deque *d)
+{
+    /* acquire on top: pairs with the CAS of the previous thief, so we read
+     * the buffer state that CAS saw. */
+    int64_t t = atomic_load_explicit(&d->top, memory_order_acquire);
+    /* seq_cst fence: top is read before bottom, matching the owner's
+     * StoreLoad barrier in pop (the paper's fence in steal). */
+    wyn__fence_seq_cst();
+    /* acquire: pairs with the release store of bottom in push, so the slot
+     * and what was written before the push are visible. */
+    int64_t b = atomic_load_explicit(&d->bottom, memory_order_acquire);
+    if (t >= b)
+        return NULL;
+    /* acquire: pairs with the release store in grow. */
+    wyn__deque_buf *a = atomic_load_explicit(&d->buf, memory_order_acquire);
+    void *x = atomic_load_explicit(&a->slots[t & a->mask], memory_order_relaxed);
+    /* seq_cst CAS: claims slot t; ordered against the owner's pop of the last
+     * item. Failure means another thief or the owner took it. */
+    if (!atomic_compare_exchange_strong_explicit(&d->top, &t, t + 1, memory_order_seq_cst,
+                                                 memory_order_relaxed))
+        return WYN_DEQUE_ABORT;
+    return x;
+}

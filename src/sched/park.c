@@ -1,0 +1,192 @@
+/* park.c — the one way anything in wyn waits, and the one way it is woken.
+ *
+ * Owns: the RUNNING -> PARKING -> PARKED -> RUNNABLE transitions (and WOKEN),
+ *   the wait claim word, and waiting for plain (non-coroutine) threads.
+ * The claim: a wait is named (co, seq). Waiters arm it (wait_word = seq << 1);
+ *   every waker (the counterpart, the deadline's timer, wyn_cancel) tries one
+ *   CAS to seq << 1 | 1. Exactly one wins; it writes the result and readies
+ *   the waiter; the others back off. A stale waker (older seq) always loses.
+ * The park: a coroutine is published as PARKED only after its registers are
+ *   saved (after_park runs on the next context's stack). A waker that finds it
+ *   still PARKING (or RUNNING, if the wait ended before it began) marks it
+ *   WOKEN, and the parker requeues itself instead of sleeping. So a coroutine
+ *   is never queued twice and never resumed while it still runs.
+ * Plain threads wait on a futex in their own record (CO_KIND_THREAD). */
+#include <sched.h>
+
+#include "sched.h"
+
+uint64_t wyn__wait_arm(wyn_co *self)
+{
+    uint64_t seq = (atomic_load_explicit(&self->wait_word, memory_order_relaxed) >> 1) + 1;
+    self->wake_result = 0;
+    self->wake_data = 0;
+    /* seq_cst: with the seq_cst store of `cancelled` and load of wait_word in
+     * wyn_cancel this is Dekker's pattern: either the canceller sees the armed
+     * wait and claims it, or we see `cancelled` in wyn__park. */
+    atomic_store_explicit(&self->wait_word, seq << 1, memory_order_seq_cst);
+    return seq;
+}
+
+static bool deadline_passed(int64_t deadline)
+{
+    return deadline != WYN_FOREVER && (deadline == 0 || deadline <= wyn_now());
+}
+
+int wyn__wait_check(wyn_co *self, int64_t deadline)
+{
+    if (self->kind == CO_KIND_CORO && atomic_load_explicit(&self->cancelled, memory_order_relaxed))
+        return -ECANCELED;
+    return deadline_passed(deadline) ? -ETIMEDOUT : 0;
+}
+
+void wyn__ready(wyn_co *co, bool to_next)
+{
+    if (co->kind == CO_KIND_THREAD) {
+        /* release: the claimer's result (and any hand-off copy) is visible to
+         * the thread once it sees futex == 1 (acquire in park_thread). */
+        atomic_store_explicit(&co->futex, 1, memory_order_release);
+        wyn__futex_wake(&co->futex, 1);
+        return;
+    }
+    int s = atomic_load_explicit(&co->state, memory_order_relaxed);
+    for (;;) {
+        if (s == CO_PARKED) {
+            /* acq_rel: acquire pairs with after_park's release (the saved
+             * context is visible); the queue push then publishes it onward. */
+            if (atomic_compare_exchange_weak_explicit(&co->state, &s, CO_RUNNABLE,
+                                                      memory_order_acq_rel, memory_order_relaxed)) {
+                wyn__enqueue(co, to_next);
+                return;
+            }
+        } else if (s == CO_PARKING || s == CO_RUNNING) {
+            /* release: the result written by the claimer is visible to the
+             * parker, which reads the state with acquire. */
+            if (atomic_compare_exchange_weak_explicit(&co->state, &s, CO_WOKEN,
+                                                      memory_order_acq_rel, memory_order_relaxed))
+                return;
+        } else {
+            wyn__fatal("internal error: readying coroutine #%llu in state %d",
+                       (unsigned long long)co->id, s);
+        }
+    }
+}
+
+bool wyn__wake(wyn_co *co, uint64_t seq, int result, intptr_t data, bool to_next)
+{
+    uint64_t armed = seq << 1;
+    /* acquire: we read the waiter's published wait (armed with seq_cst). */
+    if (!atomic_compare_exchange_strong_explicit(&co->wait_word, &armed, armed | 1,
+                                                 memory_order_acquire, memory_order_relaxed))
+        return false;
+    co->wake_result = result;
+    co->wake_data = data;
+    wyn__ready(co, to_next);
+    return true;
+}
+
+bool wyn__wait_disarm(wyn_co *self, uint64_t seq, int *result)
+{
+    uint64_t armed = seq << 1;
+    if (atomic_compare_exchange_strong_explicit(&self->wait_word, &armed, armed | 1,
+                                                memory_order_acquire, memory_order_relaxed))
+        return false;
+    /* Someone claimed it and is about to ready us: absorb that ready. The gap
+     * between their claim and their ready is a few instructions. */
+    if (self->kind == CO_KIND_THREAD) {
+        while (atomic_load_explicit(&self->futex, memory_order_acquire) == 0)
+            wyn__futex_wait(&self->futex, 0, WYN_FOREVER);
+        atomic_store_explicit(&self->futex, 0, memory_order_relaxed);
+    } else {
+        unsigned spins = 0;
+        while (atomic_load_explicit(&self->state, memory_order_acquire) != CO_WOKEN)
+            if (++spins % 128 == 0)
+                sched_yield();
+            else
+                wyn__cpu_relax();
+        atomic_store_explicit(&self->state, CO_RUNNING, memory_order_relaxed);
+    }
+    *result = self->wake_result;
+    return true;
+}
+
+struct park_msg {
+    void (*unlock)(void *);
+    void  *lock;
+};
+
+/* Runs on the next context's stack once the parker's registers are saved. */
+static void after_park(wyn__ctx *from, void *arg)
+{
+    struct park_msg *m = arg;
+    wyn_co *co = (wyn_co *)((char *)from - offsetof(wyn_co, ctx));
+    if (m->unlock)
+        m->unlock(m->lock);   /* from here on wakers may find the wait */
+    int expected = CO_PARKING;
+    /* release: the saved context is visible to whoever readies and resumes
+     * us (their acquire CAS in wyn__ready). */
+    if (!atomic_compare_exchange_strong_explicit(&co->state, &expected, CO_PARKED,
+                                                 memory_order_acq_rel, memory_order_acquire)) {
+        WYN_ASSERT(expected == CO_WOKEN);
+        atomic_store_explicit(&co->state, CO_RUNNABLE, memory_order_relaxed);
+        wyn__enqueue(co, true);
+    }
+}
+
+static int park_thread(wyn_co *self, uint64_t seq, int64_t deadline, void (*unlock)(void *),
+                       void *lock)
+{
+    if (deadline_passed(deadline))
+        wyn__wake(self, seq, -ETIMEDOUT, 0, false);
+    if (unlock)
+        unlock(lock);
+    for (;;) {
+        /* acquire: pairs with wyn__ready's release store. */
+        if (atomic_load_explicit(&self->futex, memory_order_acquire))
+            break;
+        if (wyn__futex_wait(&self->futex, 0, deadline) == -ETIMEDOUT) {
+            wyn__wake(self, seq, -ETIMEDOUT, 0, false);   /* loses if someone else won */
+            deadline = WYN_FOREVER;                          /* now wait for the winner */
+        }
+    }
+    atomic_store_explicit(&self->futex, 0, memory_order_relaxed);
+    return self->wake_result;
+}
+
+int wyn__park(wyn_co *self, uint64_t seq, int64_t deadline, void (*unlock)(void *), void *lock)
+{
+    if (self->kind == CO_KIND_THREAD)
+        return park_thread(self, seq, deadline, unlock, lock);
+    /* Late checks: a cancel or a passed deadline ends the wait before it
+     * starts; claiming our own wait makes every other waker back off. */
+    if (atomic_load_explicit(&self->cancelled, memory_order_seq_cst))
+        wyn__wake(self, seq, -ECANCELED, 0, false);
+    else if (deadline_passed(deadline))
+        wyn__wake(self, seq, -ETIMEDOUT, 0, false);
+    bool timed = false;
+    if (deadline != WYN_FOREVER &&
+        !(atomic_load_explicit(&self->wait_word, memory_order_relaxed) & 1)) {
+        wyn__timer_add(self, seq, deadline);
+        timed = true;
+    }
+    int expected = CO_RUNNING;
+    /* acquire (both ways): a WOKEN state carries the claimer's result. */
+    if (atomic_compare_exchange_strong_explicit(&self->state, &expected, CO_PARKING,
+                                                memory_order_acquire, memory_order_acquire)) {
+        struct park_msg m = {unlock, lock};
+        wyn__worker *w = wyn__this_worker();
+        atomic_store_explicit(&w->st_parks,
+                              atomic_load_explicit(&w->st_parks, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+        wyn__switch_away(w, self, after_park, &m, false);
+    } else {
+        /* Woken before parking (WOKEN): never switched; undo the lock here. */
+        WYN_ASSERT(expected == CO_WOKEN);
+        atomic_store_explicit(&self->state, CO_RUNNING, memory_order_relaxed);
+        if (unlock)
+            unlock(lock);
+    }
+    if (timed)
+        wyn__timer_del(self);
+    return self->wake_result;
+}

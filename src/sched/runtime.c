@@ -1,0 +1,309 @@
+/* runtime.c — a runtime's life: configuration, start, run, stop, teardown,
+ * and the statistics that outlive it.
+ *
+ * Owns: wyn__rt (set up here, torn down here), the worker threads, and the
+ *   last runtime's final figures.
+ * Shutdown: stop accepting spawns, set `stopping`, wake every worker; each
+ *   exits once its running coroutine reaches a switch point. Then, with no
+ *   other thread left inside the runtime, coroutines still alive are
+ *   abandoned (unlinked from their waits, stacks returned) and every stack
+ *   is checked back: a missing one is a leak and a fatal error. */
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sched.h"
+
+wyn__runtime wyn__rt;
+
+static pthread_mutex_t life_lock = PTHREAD_MUTEX_INITIALIZER;
+static enum { RT_NONE, RT_EMBEDDED, RT_RUN } rt_mode;
+static wyn_stats last_stats;
+
+static size_t parse_size(const char *s)
+{
+    if (!s || !*s)
+        return 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end == 'k' || *end == 'K')
+        v <<= 10;
+    else if (*end == 'm' || *end == 'M')
+        v <<= 20;
+    return (size_t)v;
+}
+
+static unsigned cpu_count(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return (unsigned)CPU_COUNT(&set);
+    return 1;
+}
+
+static bool env_is(const char *name, const char *value)
+{
+    const char *v = getenv(name);
+    return v && strcmp(v, value) == 0;
+}
+
+static void *worker_thread(void *arg)
+{
+    wyn__worker *w = arg;
+    (void)wyn__overflow_thread_init();
+    wyn__worker_main_loop(w);
+    wyn__overflow_thread_fini();
+    return NULL;
+}
+
+static void free_workers(unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        wyn__worker *w = wyn__rt.workers[i];
+        if (!w)
+            continue;
+        wyn__stack_cache_flush(&w->stacks);
+        wyn__deque_destroy(&w->dq);
+        free(w);
+    }
+    free(wyn__rt.workers);
+    wyn__rt.workers = NULL;
+}
+
+static void collect_stats(wyn_stats *s)
+{
+    memset(s, 0, sizeof *s);
+    s->workers = wyn__rt.nworkers;
+    uint64_t pooled = wyn__stacks_pooled_shared();
+    for (unsigned i = 0; i < wyn__rt.nworkers; i++) {
+        wyn__worker *w = wyn__rt.workers[i];
+        s->spawned += atomic_load_explicit(&w->st_spawned, memory_order_relaxed);
+        s->finished += atomic_load_explicit(&w->st_finished, memory_order_relaxed);
+        s->switches += atomic_load_explicit(&w->st_switches, memory_order_relaxed);
+        s->steals += atomic_load_explicit(&w->st_steals, memory_order_relaxed);
+        s->parks += atomic_load_explicit(&w->st_parks, memory_order_relaxed);
+        pooled += atomic_load_explicit(&w->stacks.count, memory_order_relaxed);
+    }
+    s->spawned += atomic_load_explicit(&wyn__rt.ext_spawned, memory_order_relaxed);
+    s->abandoned = atomic_load_explicit(&wyn__rt.abandoned, memory_order_relaxed);
+    s->alive = s->spawned - s->finished - s->abandoned;
+    s->stacks_pooled = pooled;
+    s->stacks_mapped = wyn__stacks_mapped();
+}
+
+uint64_t wyn__alive_estimate(void)
+{
+    /* Finished counts first, then spawned: a coroutine alive while we read
+     * is counted in spawned and not in finished, so a live one never makes
+     * this 0 (acquire: a spawn that happened before a finish we saw is seen). */
+    uint64_t fin = 0, sp = 0;
+    for (unsigned i = 0; i < wyn__rt.nworkers; i++)
+        fin += atomic_load_explicit(&wyn__rt.workers[i]->st_finished, memory_order_acquire);
+    for (unsigned i = 0; i < wyn__rt.nworkers; i++)
+        sp += atomic_load_explicit(&wyn__rt.workers[i]->st_spawned, memory_order_acquire);
+    sp += atomic_load_explicit(&wyn__rt.ext_spawned, memory_order_acquire);
+    return sp > fin ? sp - fin : 0;
+}
+
+void wyn__check_stop(void)
+{
+    if (atomic_load_explicit(&wyn__rt.stop_requested, memory_order_acquire) &&
+        wyn__alive_estimate() == 0) {
+        atomic_fetch_add_explicit(&wyn__rt.stop_word, 1, memory_order_release);
+        wyn__futex_wake(&wyn__rt.stop_word, 1 << 30);
+    }
+}
+
+void wyn__main_finished(void)
+{
+    /* Like Go's main returning: no more spawns, nothing resumed again. */
+    atomic_store_explicit(&wyn__rt.accepting, 0, memory_order_seq_cst);
+    atomic_store_explicit(&wyn__rt.stopping, 1, memory_order_seq_cst);
+    atomic_fetch_add_explicit(&wyn__rt.stop_word, 1, memory_order_release);
+    wyn__futex_wake(&wyn__rt.stop_word, 1 << 30);
+}
+
+static int start_locked(const wyn_config *cfg)
+{
+    if (rt_mode != RT_NONE)
+        return -EBUSY;
+    unsigned nw = cfg ? cfg->workers : 0;
+    if (!nw) {
+        const char *e = getenv("WYN_WORKERS");
+        nw = e ? (unsigned)strtoul(e, NULL, 10) : 0;
+        if (!nw)
+            nw = cpu_count();
+    }
+    if (nw > 1024)
+        return -EINVAL;
+    size_t ss = cfg ? cfg->stack_size : 0;
+    if (!ss)
+        ss = parse_size(getenv("WYN_STACK_SIZE"));
+    if (!ss)
+        ss = 64 * 1024;
+    ss = wyn__stack_round(ss);
+    if (!ss)
+        return -EINVAL;
+
+    memset(&wyn__rt, 0, sizeof wyn__rt);
+    wyn__rt.nworkers = nw;
+    wyn__rt.stack_size = ss;
+    wyn__rt.debug_migrate = env_is("WYN_DEBUG_MIGRATE", "1");
+    wyn__rt.monitor_rescue = !env_is("WYN_MONITOR", "off");
+    atomic_store(&wyn__rt.next_id, 1);
+    wyn__rt.workers = calloc(nw, sizeof *wyn__rt.workers);
+    if (!wyn__rt.workers)
+        return -ENOMEM;
+    for (unsigned i = 0; i < nw; i++) {
+        wyn__worker *w = aligned_alloc(WYN_CACHELINE, (sizeof *w + WYN_CACHELINE - 1) &
+                                                          ~(size_t)(WYN_CACHELINE - 1));
+        if (!w || (memset(w, 0, sizeof *w), wyn__deque_init(&w->dq, 256)) != 0) {
+            free(w);
+            free_workers(i);
+            return -ENOMEM;
+        }
+        w->id = i;
+        wyn__rt.workers[i] = w;
+    }
+    wyn__stacks_init(ss);
+    wyn__records_init();
+    wyn__timers_init();
+    wyn__overflow_install(wyn__overflow_classify);
+    /* release: a spawner that sees accepting (acquire) sees all of the above. */
+    atomic_store_explicit(&wyn__rt.accepting, 1, memory_order_release);
+
+    /* Workers block asynchronous signals so they reach the program's own
+     * threads; faults stay deliverable (a blocked SIGSEGV would kill us
+     * without the overflow report). */
+    sigset_t all, old;
+    sigfillset(&all);
+    sigdelset(&all, SIGSEGV);
+    sigdelset(&all, SIGBUS);
+    sigdelset(&all, SIGFPE);
+    sigdelset(&all, SIGILL);
+    sigdelset(&all, SIGTRAP);
+    sigdelset(&all, SIGABRT);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    unsigned started = 0;
+    int rc = 0;
+    for (; started < nw; started++)
+        if (pthread_create(&wyn__rt.workers[started]->thread, NULL, worker_thread,
+                           wyn__rt.workers[started]) != 0)
+            break;
+    if (started < nw || wyn__monitor_start() != 0)
+        rc = -EAGAIN;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc) {
+        atomic_store(&wyn__rt.accepting, 0);
+        atomic_store(&wyn__rt.stopping, 1);
+        wyn__wake_all_workers();
+        for (unsigned i = 0; i < started; i++)
+            pthread_join(wyn__rt.workers[i]->thread, NULL);
+        (void)wyn__records_fini();
+        free_workers(nw);
+        (void)wyn__stacks_fini();
+        wyn__timers_fini();
+        return rc;
+    }
+    return 0;
+}
+
+static void shutdown_locked(void)
+{
+    atomic_store_explicit(&wyn__rt.accepting, 0, memory_order_seq_cst);
+    atomic_store_explicit(&wyn__rt.stopping, 1, memory_order_seq_cst);
+    wyn__wake_all_workers();
+    for (unsigned i = 0; i < wyn__rt.nworkers; i++)
+        pthread_join(wyn__rt.workers[i]->thread, NULL);
+    wyn__monitor_stop();
+    /* Single-threaded from here on. */
+    for (unsigned i = 0; i < wyn__rt.nworkers; i++)
+        wyn__stack_cache_flush(&wyn__rt.workers[i]->stacks);
+    atomic_store(&wyn__rt.abandoned, wyn__records_fini());
+    collect_stats(&last_stats);
+    last_stats.alive = 0;
+    last_stats.stacks_pooled = last_stats.stacks_mapped;
+    size_t leaked = wyn__stacks_fini();
+    if (leaked)
+        wyn__fatal("internal error: %zu coroutine stacks leaked at shutdown", leaked);
+    free_workers(wyn__rt.nworkers);
+    wyn__timers_fini();
+    rt_mode = RT_NONE;
+}
+
+int wyn_start(const wyn_config *cfg)
+{
+    pthread_mutex_lock(&life_lock);
+    int rc = start_locked(cfg);
+    if (rc == 0)
+        rt_mode = RT_EMBEDDED;
+    pthread_mutex_unlock(&life_lock);
+    return rc;
+}
+
+int wyn_run(void (*main_fn)(void *), void *arg, const wyn_config *cfg)
+{
+    if (!main_fn)
+        return -EINVAL;
+    if (wyn__running())
+        return -EBUSY;
+    pthread_mutex_lock(&life_lock);
+    int rc = start_locked(cfg);
+    if (rc) {
+        pthread_mutex_unlock(&life_lock);
+        return rc;
+    }
+    rt_mode = RT_RUN;
+    uint32_t seen = atomic_load_explicit(&wyn__rt.stop_word, memory_order_acquire);
+    rc = wyn__spawn(main_fn, arg, NULL, true);
+    if (rc == 0) {
+        while (!atomic_load_explicit(&wyn__rt.stopping, memory_order_acquire)) {
+            wyn__futex_wait(&wyn__rt.stop_word, seen, WYN_FOREVER);
+            seen = atomic_load_explicit(&wyn__rt.stop_word, memory_order_acquire);
+        }
+    }
+    shutdown_locked();
+    pthread_mutex_unlock(&life_lock);
+    return rc;
+}
+
+int wyn_stop(int64_t deadline)
+{
+    if (wyn__running())
+        return -EDEADLK;
+    int rc = wyn__deadline_check(deadline);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&life_lock);
+    if (rt_mode != RT_EMBEDDED) {
+        pthread_mutex_unlock(&life_lock);
+        return rt_mode == RT_NONE ? -ESRCH : -EBUSY;
+    }
+    atomic_store_explicit(&wyn__rt.stop_requested, 1, memory_order_seq_cst);
+    for (;;) {
+        uint32_t seen = atomic_load_explicit(&wyn__rt.stop_word, memory_order_acquire);
+        if (wyn__alive_estimate() == 0)
+            break;
+        if (wyn__futex_wait(&wyn__rt.stop_word, seen, deadline) == -ETIMEDOUT &&
+            wyn__alive_estimate() != 0) {
+            atomic_store_explicit(&wyn__rt.stop_requested, 0, memory_order_seq_cst);
+            pthread_mutex_unlock(&life_lock);
+            return -ETIMEDOUT;
+        }
+    }
+    shutdown_locked();
+    pthread_mutex_unlock(&life_lock);
+    return 0;
+}
+
+void wyn_stats_get(wyn_stats *s)
+{
+    if (!s)
+        return;
+    if (atomic_load_explicit(&wyn__rt.accepting, memory_order_acquire) && wyn__rt.workers)
+        collect_stats(s);
+    else
+        *s = last_stats;
+}

@@ -1,0 +1,198 @@
+/* sched.h — the scheduler's internal interface: coroutine records and their
+ * states, workers, and the one park/ready mechanism every blocking call uses.
+ *
+ * The wait protocol (park.c has the long form):
+ *   seq = wyn__wait_arm(self)      arm a wait; (self, seq) names it
+ *   ... publish (self, seq) where wakers find it, under the object's lock ...
+ *   r = wyn__park(self, deadline, unlock, lock)   switch away; `unlock(lock)`
+ *                                  runs after the switch (or at once if the
+ *                                  wait ended before it began)
+ * A waker calls wyn__wake(co, seq, result): the first to claim (co, seq) wins
+ * and readies co; stale or losing wakers back off. The deadline's timer and
+ * wyn_cancel are just two more wakers. park returns the winner's result. */
+#ifndef WYN_SCHED_H
+#define WYN_SCHED_H
+
+#include <pthread.h>
+#include <stdalign.h>
+
+#include "../ctx/ctx.h"
+#include "../stack/stack.h"
+#include "deque.h"
+
+/* Who owns a coroutine record, and where it is. Transitions go through
+ * co_state_cas / the functions in park.c and co.c, which check the old state. */
+enum wyn__co_state {
+    CO_FREE,      /* in a record pool; a handle that still points here is misused */
+    CO_RUNNABLE,  /* on exactly one run queue (deque, next slot, global queue);
+                     the worker that takes it owns it. No stack before its first run. */
+    CO_RUNNING,   /* owned by the worker whose `current` it is; on no run queue */
+    CO_PARKING,   /* switching away to wait: its wait is published, its registers
+                     are not saved yet; a waker marks it WOKEN instead of queueing */
+    CO_WOKEN,     /* woken before it finished parking: the after-switch step (or
+                     park itself) makes it runnable again */
+    CO_PARKED,    /* registers saved, waiting; whoever wins its wait claim queues it */
+    CO_DEAD,      /* returned; stack back in a pool; only its join handle points here */
+};
+
+enum { CO_KIND_CORO = 0, CO_KIND_THREAD = 1 };
+
+/* join_word values besides a joiner's record pointer. */
+#define JW_HELD     ((uintptr_t)0)   /* a handle exists, nobody joins yet */
+#define JW_DETACHED ((uintptr_t)1)   /* no handle: the record is freed at exit */
+#define JW_DONE     ((uintptr_t)2)   /* finished with a handle still held */
+
+typedef struct wyn__worker wyn__worker;
+
+struct wyn_co {
+    wyn__ctx           ctx;
+    _Atomic int        state;        /* enum wyn__co_state */
+    uint8_t            kind;         /* CO_KIND_* */
+    uint8_t            size_class;   /* record pool class (argument space) */
+    bool               is_main;      /* wyn_run's main_fn */
+    _Atomic bool       cancelled;
+    uint64_t           id;
+    void             (*fn)(void *);
+    void              *arg;
+    wyn__stack        *stack;        /* NULL until the first run and after exit */
+    size_t             stack_size;
+    wyn_co            *next;         /* run queue, pool and list link */
+    int                saved_errno;
+    unsigned           last_worker;
+    /* --- the current wait --- */
+    _Atomic uint64_t   wait_word;    /* seq << 1 | claimed */
+    int                wake_result;  /* written by the claimer before it readies us */
+    intptr_t           wake_data;    /* extra word for the claimer (select: case) */
+    void             (*wait_unlink)(wyn_co *co); /* undo the wait's links (abandon) */
+    void              *wait_obj;     /* what it waits on, for wait_unlink */
+    /* --- its deadline timer (timer.c); one wait, so one timer --- */
+    int64_t            timer_deadline;
+    int64_t            timer_index;  /* position in the heap, -1 if not in it */
+    uint64_t           timer_seq;
+    /* --- join --- */
+    _Atomic uintptr_t  join_word;    /* JW_* or the joining record */
+    uint64_t           joiner_seq;   /* the joiner's wait seq, set before it links */
+    /* --- a plain thread's record (CO_KIND_THREAD) --- */
+    _Atomic uint32_t   futex;        /* 1 = readied */
+    wyn_co            *all_next;     /* every record, for teardown and thread reuse */
+    alignas(max_align_t) unsigned char argbuf[];
+};
+
+/* ---- runtime-wide state (runtime.c) ---- */
+typedef struct wyn__runtime {
+    unsigned           nworkers;
+    size_t             stack_size;       /* rounded default */
+    wyn__worker      **workers;
+    _Atomic int        accepting;        /* spawns allowed */
+    _Atomic int        stopping;         /* workers must exit */
+    _Atomic int        stop_requested;   /* wyn_stop waits for alive == 0 */
+    _Atomic uint32_t   stop_word;        /* futex: alive reached 0 / main returned */
+    bool               debug_migrate;    /* $WYN_DEBUG_MIGRATE: move at every resume */
+    bool               monitor_rescue;   /* monitor may rescue stuck work (tests turn off) */
+    /* idle workers and spinning (worker.c) */
+    _Alignas(WYN_CACHELINE) _Atomic int nspinning;
+    _Atomic int        nidle;
+    wyn__spinlock      idle_lock;
+    wyn__worker       *idle_head;
+    /* global injection queue */
+    _Alignas(WYN_CACHELINE) wyn__spinlock gq_lock;
+    wyn_co            *gq_head, *gq_tail;
+    _Atomic int64_t    gq_size;
+    /* ids handed to workers in blocks */
+    _Atomic uint64_t   next_id;
+    _Atomic uint64_t   ext_spawned;      /* spawns from non-worker threads */
+    _Atomic uint64_t   abandoned;
+} wyn__runtime;
+
+extern wyn__runtime wyn__rt;
+
+/* ---- workers (worker.c) ---- */
+struct wyn__worker {
+    wyn__deque         dq;
+    _Alignas(WYN_CACHELINE) _Atomic(wyn_co *) runnext;  /* just readied here; owner and monitor */
+    wyn_co            *current;          /* running coroutine, NULL on the scheduler stack */
+    wyn__ctx           sched_ctx;        /* this thread's own stack */
+    unsigned           id;
+    uint32_t           tick;             /* scheduling rounds */
+    uint64_t           rng;
+    int64_t            fifo_until;       /* take from the top while top < this (yield) */
+    bool               spinning;
+    wyn__stack_cache   stacks;
+    wyn_co            *rec_cache[4];     /* free records per size class */
+    unsigned           rec_count[4];
+    uint64_t           id_next, id_end;
+    _Atomic uint32_t   wake;             /* futex: bit 0 woken for work; +2 per kick */
+    wyn__worker       *idle_next;
+    pthread_t          thread;
+    /* statistics, written by the owner only (relaxed), read by anyone */
+    _Atomic uint64_t   st_spawned, st_finished, st_switches, st_steals, st_parks;
+    uint64_t           mon_last_switches;   /* monitor's private sample */
+};
+
+wyn__worker *wyn__this_worker(void);        /* NULL off worker threads; never cache */
+wyn_co      *wyn__running(void);            /* running coroutine or NULL */
+/* The caller's wait identity: its coroutine, or its thread's record. */
+wyn_co      *wyn__self(void);
+
+void wyn__enqueue(wyn_co *co, bool to_next);  /* a RUNNABLE co onto a run queue */
+void wyn__wakep(void);                        /* wake an idle worker if work is surplus */
+void wyn__worker_main_loop(wyn__worker *w);
+/* Switch the running coroutine away; `after(from, arg)` runs on the other side. */
+void wyn__switch_away(wyn__worker *w, wyn_co *self, wyn__after_fn after, void *arg,
+                      bool dying);
+/* Switch to `next` (taken from a run queue), or to the scheduler if NULL. */
+void wyn__switch_to(wyn__worker *w, wyn_co *self, wyn_co *next, wyn__after_fn after, void *arg,
+                    bool dying);
+void wyn__global_push(wyn_co *co);
+void wyn__wake_all_workers(void);
+
+/* ---- parking (park.c) ---- */
+uint64_t wyn__wait_arm(wyn_co *self);
+/* 0: the wait must really block; -ECANCELED / -ETIMEDOUT: it must not. */
+int  wyn__wait_check(wyn_co *self, int64_t deadline);
+int  wyn__park(wyn_co *self, uint64_t seq, int64_t deadline, void (*unlock)(void *), void *lock);
+bool wyn__wake(wyn_co *co, uint64_t seq, int result, intptr_t data, bool to_next);
+/* Abandon an armed wait that never parked: 1 and the claimer's result in *result
+ * if someone claimed it meanwhile, else 0 (disarmed). */
+bool wyn__wait_disarm(wyn_co *self, uint64_t seq, int *result);
+void wyn__ready(wyn_co *co, bool to_next);
+
+/* ---- timers (timer.c) ---- */
+void    wyn__timers_init(void);
+void    wyn__timers_fini(void);
+void    wyn__timer_add(wyn_co *co, uint64_t seq, int64_t deadline);
+void    wyn__timer_del(wyn_co *co);
+/* Fire due timers; readied coroutines go onto `w`'s deque (or the global
+ * queue if w is NULL). Returns how many fired. */
+int     wyn__timers_fire(wyn__worker *w, int64_t now);
+int64_t wyn__timers_next(void);               /* earliest deadline or INT64_MAX */
+extern _Atomic int64_t wyn__timer_next;
+
+/* Tell idle workers a timer was added (worker.c): kicks the timer sleeper. */
+void    wyn__timer_added(int64_t deadline);
+int     wyn__deadline_check(int64_t deadline);   /* 0 or -EINVAL */
+
+/* ---- coroutine records (co.c) ---- */
+void    wyn__co_entry(void);
+int     wyn__spawn(void (*fn)(void *), void *arg, const wyn_spawn_opts *opts, bool is_main);
+void    wyn__records_init(void);
+/* Free every record (abandoning coroutines still alive); returns how many
+ * coroutines were abandoned. Single-threaded: workers have exited. */
+uint64_t wyn__records_fini(void);
+void    wyn__record_free(wyn__worker *w, wyn_co *co);
+void    wyn__worker_records_flush(wyn__worker *w);
+bool    wyn__overflow_classify(void *addr, uint64_t *id, size_t *size);
+
+/* ---- runtime (runtime.c) ---- */
+uint64_t wyn__alive_estimate(void);
+int      wyn__monitor_start(void);
+void     wyn__monitor_stop(void);
+void     wyn__main_finished(void);
+void     wyn__check_stop(void);
+
+static inline int co_state(wyn_co *co)
+{
+    return atomic_load_explicit(&co->state, memory_order_acquire);
+}
+
+#endif

@@ -1,0 +1,99 @@
+/* sys.c — thin operating-system wrappers shared by every layer: the futex,
+ * the spinlock's slow path, the clock, and the fatal-error reporter. */
+#include <linux/futex.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sched.h"
+
+int64_t wyn_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t wyn_deadline(int64_t ns)
+{
+    if (ns <= 0)
+        return 0;
+    int64_t now = wyn_now();
+    return ns > INT64_MAX - now ? INT64_MAX : now + ns;
+}
+
+int wyn__deadline_check(int64_t deadline)
+{
+    return deadline >= 0 || deadline == WYN_FOREVER ? 0 : -EINVAL;
+}
+
+int wyn__futex_wait(_Atomic uint32_t *word, uint32_t expect, int64_t deadline)
+{
+    struct timespec ts, *tsp = NULL;
+    if (deadline != WYN_FOREVER) {
+        ts.tv_sec = deadline / 1000000000;
+        ts.tv_nsec = deadline % 1000000000;
+        tsp = &ts;
+    }
+    /* FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC time. */
+    long rc = syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, expect,
+                      tsp, NULL, FUTEX_BITSET_MATCH_ANY);
+    if (rc == -1 && errno == ETIMEDOUT)
+        return -ETIMEDOUT;
+    return 0;
+}
+
+void wyn__futex_wake(_Atomic uint32_t *word, int n)
+{
+    syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, n, NULL, NULL, 0);
+}
+
+void wyn__spin_lock_slow(wyn__spinlock *l)
+{
+    unsigned spins = 0;
+    for (;;) {
+        /* relaxed peek: wait for a release without bouncing the line. */
+        while (atomic_load_explicit(&l->held, memory_order_relaxed)) {
+            if (++spins < 256)
+                wyn__cpu_relax();
+            else
+                sched_yield();   /* the holder may have been preempted */
+        }
+        if (!atomic_exchange_explicit(&l->held, 1, memory_order_acquire))
+            return;
+    }
+}
+
+void wyn__fatal(const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    char head[640];
+    wyn_co *co = wyn__running();
+    if (co)
+        snprintf(head, sizeof head, "wyn: fatal: %s\n\ncoroutine #%llu [running]:\n", msg,
+                 (unsigned long long)co->id);
+    else
+        snprintf(head, sizeof head, "wyn: fatal: %s\n\nthread (not a coroutine):\n", msg);
+    (void)!write(2, head, strlen(head));
+    wyn__backtrace_print(1);
+    abort();
+}
+
+const char *wyn_strerror(int err)
+{
+    if (err == 0)
+        return "success";
+    if (err < 0)
+        err = -err;
+    const char *d = strerrordesc_np(err);
+    return d ? d : "unknown error";
+}

@@ -1,0 +1,529 @@
+/* worker.c — workers: where a coroutine runs next, and who sleeps or wakes.
+ *
+ * Owns: run queues (each worker's deque and next slot, the global injection
+ *   queue), the scheduling round, stealing, spinning and idle parking.
+ *
+ * A scheduling round (take_local) picks, in order:
+ *   every 61st round: the global queue, else the *top* (oldest) of the own
+ *     deque — so a hand-off pair cycling through the next slot cannot starve
+ *     the queue, and the LIFO pop cannot starve the oldest entry;
+ *   the next slot (the coroutine this worker just readied: hand-off locality);
+ *   the own deque: from the top while a yielder is queued behind older work
+ *     (fifo_until), else the bottom (LIFO: the freshest, cache-warm work).
+ * A worker with nothing local takes a batch from the global queue, fires due
+ * timers, then spins stealing half of a random victim's deque, then sleeps.
+ *
+ * Wake policy (Go's wakep): a producer of surplus work (a deque push, a global
+ * push, a fired timer; not the next slot) wakes one idle worker only if no
+ * worker is spinning. The parking protocol that makes this lose no wake-up:
+ *   producer: publish work; seq_cst fence; read nspinning and nidle.
+ *   worker:   stop spinning; join the idle list (nidle++); seq_cst fence;
+ *             re-check every queue and the timers; only then sleep.
+ * Either the producer sees the idle worker and wakes it, or the worker sees
+ * the work. A spinner that finds work while it was the last spinner calls
+ * wakep again, so further surplus is not left to one worker.
+ * A woken worker starts out spinning (its waker counted it in nspinning). */
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+
+#include "sched.h"
+
+#define SPIN_ROUNDS 64
+
+static _Thread_local wyn__worker *tls_worker;
+
+/* Accessors through which wyn reads thread-locals: never inlined and never
+ * marked pure, so a value is not reused across a switch to another thread. */
+WYN_NOINLINE wyn__worker *wyn__this_worker(void)
+{
+    __asm__ volatile("" ::: "memory");
+    return tls_worker;
+}
+
+WYN_NOINLINE wyn_co *wyn__running(void)
+{
+    __asm__ volatile("" ::: "memory");
+    wyn__worker *w = tls_worker;
+    return w ? w->current : NULL;
+}
+
+static inline void stat_inc(_Atomic uint64_t *c, uint64_t by)
+{
+    /* Owner-only counter: a relaxed load and store (no lock prefix); readers
+     * only need an eventually accurate figure. */
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + by,
+                          memory_order_relaxed);
+}
+
+static inline uint64_t rng_next(wyn__worker *w)
+{
+    uint64_t x = w->rng;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return w->rng = x;
+}
+
+/* ---- the global injection queue ---------------------------------------- */
+
+void wyn__global_push(wyn_co *co)
+{
+    co->next = NULL;
+    wyn__spin_lock(&wyn__rt.gq_lock);
+    if (wyn__rt.gq_tail)
+        wyn__rt.gq_tail->next = co;
+    else
+        wyn__rt.gq_head = co;
+    wyn__rt.gq_tail = co;
+    /* relaxed: a hint for lock-free emptiness checks; the lock orders the rest. */
+    atomic_store_explicit(&wyn__rt.gq_size,
+                          atomic_load_explicit(&wyn__rt.gq_size, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    wyn__spin_unlock(&wyn__rt.gq_lock);
+}
+
+/* Take one coroutine to run and move up to a fair share more into w's deque. */
+static wyn_co *global_take(wyn__worker *w)
+{
+    if (atomic_load_explicit(&wyn__rt.gq_size, memory_order_relaxed) == 0)
+        return NULL;
+    wyn_co *first = NULL;
+    wyn__spin_lock(&wyn__rt.gq_lock);
+    int64_t size = atomic_load_explicit(&wyn__rt.gq_size, memory_order_relaxed);
+    int64_t want = size / wyn__rt.nworkers + 1;
+    if (want > 32)
+        want = 32;
+    int64_t taken = 0, scanned = 0;
+    wyn_co **link = &wyn__rt.gq_head, *prev = NULL;
+    while (*link && taken < want && scanned < size) {
+        wyn_co *co = *link;
+        scanned++;
+        /* Debug migration: leave a coroutine for another worker than its last. */
+        if (wyn__rt.debug_migrate && wyn__rt.nworkers > 1 && co->last_worker == w->id &&
+            co->stack) {
+            prev = co;
+            link = &co->next;
+            continue;
+        }
+        *link = co->next;
+        if (wyn__rt.gq_tail == co)
+            wyn__rt.gq_tail = prev;
+        co->next = NULL;
+        if (!first)
+            first = co;
+        else
+            wyn__deque_push(&w->dq, co);
+        taken++;
+    }
+    atomic_store_explicit(&wyn__rt.gq_size, size - taken, memory_order_relaxed);
+    wyn__spin_unlock(&wyn__rt.gq_lock);
+    return first;
+}
+
+/* ---- queues of this worker ---------------------------------------------- */
+
+static wyn_co *take_top(wyn__deque *d)
+{
+    for (;;) {
+        void *x = wyn__deque_steal(d);
+        if (x != WYN_DEQUE_ABORT)
+            return x;
+    }
+}
+
+static wyn_co *take_local(wyn__worker *w)
+{
+    wyn_co *co;
+    uint32_t tick = ++w->tick;
+    if (unlikely(tick % 16 == 0)) {
+        int64_t next = atomic_load_explicit(&wyn__timer_next, memory_order_relaxed);
+        if (next != INT64_MAX) {
+            int64_t now = wyn_now();
+            if (next <= now)
+                wyn__timers_fire(w, now);
+        }
+        if (tick % 61 == 0) {
+            if ((co = global_take(w)) || (co = take_top(&w->dq)))
+                return co;
+        }
+    } else if (unlikely(tick % 61 == 0)) {
+        if ((co = global_take(w)) || (co = take_top(&w->dq)))
+            return co;
+    }
+    /* relaxed peek first: the exchange (a locked instruction) only when set. */
+    if (atomic_load_explicit(&w->runnext, memory_order_relaxed)) {
+        /* acquire: pairs with the release exchange that put it there. */
+        co = atomic_exchange_explicit(&w->runnext, NULL, memory_order_acquire);
+        if (co)
+            return co;
+    }
+    if (unlikely(atomic_load_explicit(&w->dq.top, memory_order_relaxed) < w->fifo_until))
+        return take_top(&w->dq);
+    return wyn__deque_pop(&w->dq);
+}
+
+void wyn__enqueue(wyn_co *co, bool to_next)
+{
+    wyn__worker *w = wyn__this_worker();
+    if (!w || wyn__rt.debug_migrate) {
+        wyn__global_push(co);
+        if (wyn__rt.debug_migrate)
+            wyn__wake_all_workers();
+        else
+            wyn__wakep();
+        return;
+    }
+    if (to_next) {
+        /* release: the coroutine's state is visible to whoever takes it. */
+        co = atomic_exchange_explicit(&w->runnext, co, memory_order_acq_rel);
+        if (!co)
+            return;   /* the next slot is not surplus work: wake nobody */
+    }
+    wyn__deque_push(&w->dq, co);
+    wyn__wakep();
+}
+
+/* ---- idle workers --------------------------------------------------------- */
+
+static void idle_push(wyn__worker *w)
+{
+    wyn__spin_lock(&wyn__rt.idle_lock);
+    w->idle_next = wyn__rt.idle_head;
+    wyn__rt.idle_head = w;
+    atomic_fetch_add_explicit(&wyn__rt.nidle, 1, memory_order_seq_cst);
+    wyn__spin_unlock(&wyn__rt.idle_lock);
+}
+
+static wyn__worker *idle_pop(void)
+{
+    wyn__spin_lock(&wyn__rt.idle_lock);
+    wyn__worker *w = wyn__rt.idle_head;
+    if (w) {
+        wyn__rt.idle_head = w->idle_next;
+        atomic_fetch_sub_explicit(&wyn__rt.nidle, 1, memory_order_seq_cst);
+    }
+    wyn__spin_unlock(&wyn__rt.idle_lock);
+    return w;
+}
+
+/* Remove w from the idle list; false if a waker popped it first (a wake is
+ * then on its way and w counts as spinning). */
+static bool idle_remove(wyn__worker *w)
+{
+    bool found = false;
+    wyn__spin_lock(&wyn__rt.idle_lock);
+    for (wyn__worker **p = &wyn__rt.idle_head; *p; p = &(*p)->idle_next) {
+        if (*p == w) {
+            *p = w->idle_next;
+            atomic_fetch_sub_explicit(&wyn__rt.nidle, 1, memory_order_seq_cst);
+            found = true;
+            break;
+        }
+    }
+    wyn__spin_unlock(&wyn__rt.idle_lock);
+    return found;
+}
+
+static void wake_worker(wyn__worker *v)
+{
+    /* release: pairs with the acquire load of `wake` by the sleeper. */
+    atomic_fetch_or_explicit(&v->wake, 1, memory_order_release);
+    wyn__futex_wake(&v->wake, 1);
+}
+
+void wyn__wakep(void)
+{
+    wyn__worker *self = wyn__this_worker();
+    if (self && wyn__rt.nworkers == 1)
+        return;   /* the only worker is the caller, and it is awake */
+    /* StoreLoad: the work we just published must be visible before we read
+     * the idle and spinning counts (pairs with the fence in find_runnable). */
+    wyn__fence_seq_cst();
+    if (atomic_load_explicit(&wyn__rt.nspinning, memory_order_relaxed) != 0 ||
+        atomic_load_explicit(&wyn__rt.nidle, memory_order_relaxed) == 0)
+        return;
+    int zero = 0;
+    /* seq_cst: claims the right to wake one spinner; losing means another
+     * worker is spinning (or being woken) and will find the work. */
+    if (!atomic_compare_exchange_strong_explicit(&wyn__rt.nspinning, &zero, 1,
+                                                 memory_order_seq_cst, memory_order_relaxed))
+        return;
+    wyn__worker *v = idle_pop();
+    if (!v) {
+        atomic_fetch_sub_explicit(&wyn__rt.nspinning, 1, memory_order_seq_cst);
+        return;
+    }
+    wake_worker(v);
+}
+
+void wyn__wake_all_workers(void)
+{
+    wyn__worker *v;
+    while ((v = idle_pop())) {
+        atomic_fetch_add_explicit(&wyn__rt.nspinning, 1, memory_order_seq_cst);
+        wake_worker(v);
+    }
+}
+
+/* Timer sleeper: at most one idle worker sleeps with a timeout, until the
+ * earliest deadline; the others sleep until woken. */
+static _Atomic(wyn__worker *) timer_sleeper;
+static _Atomic int64_t        timer_sleeper_until = INT64_MAX;
+
+void wyn__timer_added(int64_t deadline)
+{
+    /* StoreLoad: the new earliest deadline is visible before we look for a
+     * sleeper (pairs with the idle worker's fence before it reads timers). */
+    wyn__fence_seq_cst();
+    if (deadline >= atomic_load_explicit(&timer_sleeper_until, memory_order_relaxed))
+        return;
+    wyn__worker *s = atomic_load_explicit(&timer_sleeper, memory_order_relaxed);
+    if (s) {
+        /* A kick: changes the futex word so a sleeper about to wait returns. */
+        atomic_fetch_add_explicit(&s->wake, 2, memory_order_release);
+        wyn__futex_wake(&s->wake, 1);
+    } else {
+        wyn__wakep();
+    }
+}
+
+static void sleep_idle(wyn__worker *w)
+{
+    uint32_t v = atomic_load_explicit(&w->wake, memory_order_acquire);
+    if (v & 1)
+        return;
+    int64_t until = WYN_FOREVER;
+    int64_t next = atomic_load_explicit(&wyn__timer_next, memory_order_acquire);
+    wyn__worker *none = NULL;
+    bool timing = false;
+    if (next != INT64_MAX &&
+        atomic_compare_exchange_strong_explicit(&timer_sleeper, &none, w, memory_order_seq_cst,
+                                                memory_order_relaxed)) {
+        timing = true;
+        atomic_store_explicit(&timer_sleeper_until, next, memory_order_seq_cst);
+        until = next;
+    }
+    wyn__futex_wait(&w->wake, v, until);
+    if (timing) {
+        atomic_store_explicit(&timer_sleeper_until, INT64_MAX, memory_order_seq_cst);
+        atomic_store_explicit(&timer_sleeper, NULL, memory_order_seq_cst);
+    }
+}
+
+/* Is there work anywhere that an idle worker could take? */
+static bool any_work(void)
+{
+    if (atomic_load_explicit(&wyn__rt.gq_size, memory_order_relaxed) > 0)
+        return true;
+    for (unsigned i = 0; i < wyn__rt.nworkers; i++)
+        if (wyn__deque_size(&wyn__rt.workers[i]->dq) > 0)
+            return true;
+    int64_t next = atomic_load_explicit(&wyn__timer_next, memory_order_relaxed);
+    return next != INT64_MAX && next <= wyn_now();
+}
+
+/* Steal from a random victim, then the others: half the victim's queue. */
+static wyn_co *steal_work(wyn__worker *w)
+{
+    unsigned n = wyn__rt.nworkers;
+    if (n < 2)
+        return NULL;
+    unsigned start = (unsigned)(rng_next(w) % n);
+    for (unsigned k = 0; k < n; k++) {
+        wyn__worker *v = wyn__rt.workers[(start + k) % n];
+        if (v == w)
+            continue;
+        for (int attempt = 0; attempt < 4; attempt++) {
+            void *x = wyn__deque_steal(&v->dq);
+            if (x == WYN_DEQUE_ABORT)
+                continue;
+            if (!x)
+                break;
+            /* Take a batch: half of what is left, into our own deque. */
+            int64_t more = wyn__deque_size(&v->dq) / 2;
+            uint64_t got = 1;
+            for (int64_t i = 0; i < more; i++) {
+                void *y = wyn__deque_steal(&v->dq);
+                if (y == WYN_DEQUE_ABORT || !y)
+                    break;
+                wyn__deque_push(&w->dq, y);
+                got++;
+            }
+            stat_inc(&w->st_steals, got);
+            return x;
+        }
+    }
+    return NULL;
+}
+
+static void stop_spinning(wyn__worker *w)
+{
+    if (!w->spinning)
+        return;
+    w->spinning = false;
+    /* If we were the last spinner, there may be more surplus work than we
+     * took: let another worker look (Go's resetspinning). */
+    if (atomic_fetch_sub_explicit(&wyn__rt.nspinning, 1, memory_order_seq_cst) == 1)
+        wyn__wakep();
+}
+
+static wyn_co *find_runnable(wyn__worker *w)
+{
+    for (;;) {
+        if (atomic_load_explicit(&wyn__rt.stopping, memory_order_acquire))
+            return NULL;
+        wyn_co *co = take_local(w);
+        if (!co)
+            co = global_take(w);
+        if (!co) {
+            int64_t next = atomic_load_explicit(&wyn__timer_next, memory_order_relaxed);
+            if (next != INT64_MAX && next <= wyn_now() && wyn__timers_fire(w, wyn_now()) > 0)
+                continue;
+        }
+        if (!co && !w->spinning) {
+            int busy = (int)wyn__rt.nworkers - atomic_load_explicit(&wyn__rt.nidle, memory_order_relaxed);
+            if (2 * atomic_load_explicit(&wyn__rt.nspinning, memory_order_relaxed) < busy) {
+                w->spinning = true;
+                atomic_fetch_add_explicit(&wyn__rt.nspinning, 1, memory_order_seq_cst);
+            }
+        }
+        for (int i = 0; !co && w->spinning && i < SPIN_ROUNDS; i++) {
+            co = steal_work(w);
+            if (!co)
+                co = global_take(w);
+            if (!co)
+                wyn__cpu_relax();
+        }
+        if (co) {
+            stop_spinning(w);
+            return co;
+        }
+        /* Going idle: stop spinning, join the idle list, fence, re-check. */
+        if (w->spinning) {
+            w->spinning = false;
+            atomic_fetch_sub_explicit(&wyn__rt.nspinning, 1, memory_order_seq_cst);
+        }
+        wyn__check_stop();
+        idle_push(w);
+        wyn__fence_seq_cst();
+        if (!any_work() && !atomic_load_explicit(&wyn__rt.stopping, memory_order_acquire))
+            sleep_idle(w);
+        uint32_t v = atomic_load_explicit(&w->wake, memory_order_acquire);
+        if (v & 1) {
+            /* Woken for work: the waker popped us and counted us as spinning. */
+            atomic_fetch_and_explicit(&w->wake, ~1u, memory_order_relaxed);
+            w->spinning = true;
+        } else if (!idle_remove(w)) {
+            /* A waker popped us just now; its wake is on the way: take it. */
+            while (!(atomic_load_explicit(&w->wake, memory_order_acquire) & 1))
+                wyn__cpu_relax();
+            atomic_fetch_and_explicit(&w->wake, ~1u, memory_order_relaxed);
+            w->spinning = true;
+        }
+    }
+}
+
+/* ---- switching ------------------------------------------------------------ */
+
+static WYN_NOINLINE int errno_get(void) { return errno; }
+static WYN_NOINLINE void errno_set(int e) { errno = e; }
+
+/* Make `co` (taken from a run queue) the running coroutine of w. */
+static void start_running(wyn__worker *w, wyn_co *co)
+{
+    int expected = CO_RUNNABLE;
+    if (!atomic_compare_exchange_strong_explicit(&co->state, &expected, CO_RUNNING,
+                                                 memory_order_acquire, memory_order_relaxed))
+        wyn__fatal("internal error: coroutine #%llu taken from a run queue in state %d",
+                   (unsigned long long)co->id, expected);
+    if (!co->stack) {
+        co->stack = wyn__stack_get(&w->stacks, co->stack_size);
+        if (!co->stack)
+            wyn__fatal("out of memory: no %zu-byte stack for coroutine #%llu", co->stack_size,
+                       (unsigned long long)co->id);
+        wyn__ctx_make(&co->ctx, co->stack->lo, co->stack->size, wyn__co_entry);
+    }
+    co->last_worker = w->id;
+    w->current = co;
+    stat_inc(&w->st_switches, 1);
+}
+
+void wyn__switch_to(wyn__worker *w, wyn_co *self, wyn_co *next, wyn__after_fn after, void *arg,
+                    bool dying)
+{
+    wyn__ctx *to;
+    if (next) {
+        start_running(w, next);
+        to = &next->ctx;
+    } else {
+        w->current = NULL;
+        to = &w->sched_ctx;
+    }
+    self->saved_errno = errno_get();
+    wyn__ctx_switch(&self->ctx, to, after, arg, dying);
+    /* Resumed, perhaps on another thread: errno's value comes with us. */
+    errno_set(self->saved_errno);
+}
+
+void wyn__switch_away(wyn__worker *w, wyn_co *self, wyn__after_fn after, void *arg, bool dying)
+{
+    wyn_co *next = NULL;
+    if (!atomic_load_explicit(&wyn__rt.stopping, memory_order_relaxed))
+        next = take_local(w);
+    wyn__switch_to(w, self, next, after, arg, dying);
+}
+
+/* wyn_yield's after-switch step: queue the yielder behind what was ready. */
+static void after_yield(wyn__ctx *from, void *arg)
+{
+    (void)arg;
+    wyn_co *co = (wyn_co *)((char *)from - offsetof(wyn_co, ctx));
+    wyn__worker *w = wyn__this_worker();
+    atomic_store_explicit(&co->state, CO_RUNNABLE, memory_order_relaxed);
+    if (wyn__rt.debug_migrate) {
+        wyn__enqueue(co, false);
+        return;
+    }
+    wyn__deque_push(&w->dq, co);
+    /* Until the top passes the yielder, take from the top: everything queued
+     * before it runs (or is stolen) first. */
+    w->fifo_until = atomic_load_explicit(&w->dq.bottom, memory_order_relaxed);
+    wyn__wakep();
+}
+
+void wyn_yield(void)
+{
+    wyn__worker *w = wyn__this_worker();
+    wyn_co *self = w ? w->current : NULL;
+    if (!self) {
+        sched_yield();
+        return;
+    }
+    if (atomic_load_explicit(&wyn__rt.stopping, memory_order_relaxed)) {
+        wyn__switch_to(w, self, NULL, NULL, NULL, false);   /* shut down: never resumed */
+        return;
+    }
+    wyn_co *next = take_local(w);
+    if (!next && wyn__rt.debug_migrate)
+        next = global_take(w);
+    if (!next)
+        return;   /* nothing else is ready here: keep running */
+    wyn__switch_to(w, self, next, after_yield, NULL, false);
+}
+
+void wyn__worker_main_loop(wyn__worker *w)
+{
+    tls_worker = w;
+    w->rng = 0x9E3779B97F4A7C15ull * (w->id + 1);
+    wyn__ctx_init_thread(&w->sched_ctx);
+    for (;;) {
+        wyn_co *co = find_runnable(w);
+        if (!co)
+            break;
+        start_running(w, co);
+        wyn__ctx_switch(&w->sched_ctx, &co->ctx, NULL, NULL, false);
+        /* Back on our own stack: a coroutine had nothing to switch to. */
+    }
+    tls_worker = NULL;
+}

@@ -1,0 +1,107 @@
+/* test.h — the little every test program shares: checks that stay on in every
+ * build, the stress-scale knob, and a way to run a test body as wyn's main.
+ *
+ * Each test is its own program (ctest gives it a timeout and the worker count
+ * in $WYN_WORKERS). A failed CHECK prints file:line and the expression and
+ * aborts, so ctest reports the failure and a core dump shows where. */
+#ifndef WYN_TEST_H
+#define WYN_TEST_H
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "wyn.h"
+
+#define CHECK(expr)                                                              \
+    do {                                                                         \
+        if (!(expr)) {                                                           \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #expr); \
+            abort();                                                             \
+        }                                                                        \
+    } while (0)
+
+/* CHECK_EQ for integers: prints both values. */
+#define CHECK_EQ(a, b)                                                           \
+    do {                                                                         \
+        long long check_a_ = (long long)(a), check_b_ = (long long)(b);          \
+        if (check_a_ != check_b_) {                                              \
+            fprintf(stderr, "%s:%d: CHECK_EQ failed: %s == %s (%lld vs %lld)\n",  \
+                    __FILE__, __LINE__, #a, #b, check_a_, check_b_);             \
+            abort();                                                             \
+        }                                                                        \
+    } while (0)
+
+/* Stress tests multiply their iteration counts by this: $WYN_TEST_SCALE (a
+ * float, default 1). The sanitizer passes in CI run with a smaller scale. */
+static inline double test_scale(void)
+{
+    const char *s = getenv("WYN_TEST_SCALE");
+    double v = s ? atof(s) : 1.0;
+    return v > 0 ? v : 1.0;
+}
+
+/* n scaled, at least `min`. */
+static inline long scaled(long n, long min)
+{
+    long v = (long)((double)n * test_scale());
+    return v < min ? min : v;
+}
+
+/* Workers the test runs with ($WYN_WORKERS, as ctest sets it), 0 = default. */
+static inline unsigned test_workers(void)
+{
+    const char *s = getenv("WYN_WORKERS");
+    return s ? (unsigned)atoi(s) : 0;
+}
+
+/* Run fn as wyn's main coroutine and check the runtime shut down cleanly. */
+static inline void test_run(void (*fn)(void *), void *arg)
+{
+    int rc = wyn_run(fn, arg, NULL);
+    if (rc != 0) {
+        fprintf(stderr, "wyn_run failed: %s\n", wyn_strerror(rc));
+        abort();
+    }
+}
+
+/* Death test: run body() in a forked child with stderr captured; pass only if
+ * the child died of SIGABRT and its stderr contains `needle`. The child's
+ * output is echoed so a failure shows what it printed. */
+static inline void test_expect_death(void (*body)(void), const char *needle)
+{
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        dup2(fds[1], 2);
+        close(fds[0]);
+        close(fds[1]);
+        body();
+        fprintf(stderr, "death test body returned\n");
+        _exit(0);
+    }
+    close(fds[1]);
+    static char out[65536];
+    size_t len = 0;
+    ssize_t r;
+    while (len < sizeof out - 1 && (r = read(fds[0], out + len, sizeof out - 1 - len)) > 0)
+        len += (size_t)r;
+    out[len] = 0;
+    close(fds[0]);
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    fprintf(stderr, "--- child stderr ---\n%s--- end ---\n", out);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+    CHECK(strstr(out, needle) != NULL);
+}
+
+#endif
