@@ -14,13 +14,14 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "sched.h"
 
 #define REC_CLASSES   4
 #define REC_CACHE_MAX 256
 #define REC_MOVE      128
-#define CHUNK_RECS    64
+#define CHUNK_BYTES   (1u << 20)   /* records are carved from 1 MiB mappings */
 
 static const size_t class_bytes[REC_CLASSES] = {0, 64, 256, WYN_ARG_MAX};
 
@@ -30,6 +31,8 @@ typedef struct chunk {
     unsigned      n;
     alignas(WYN_CACHELINE) unsigned char mem[];
 } chunk;
+/* One mmap per chunk (not malloc: a worker's malloc arena grows by one
+ * mprotect per small block, which made a cold spawn cost microseconds). */
 
 static struct {
     wyn__spinlock lock;
@@ -55,24 +58,25 @@ static int class_of(size_t arg_size)
 static wyn_co *new_chunk(int cls, unsigned *count)
 {
     size_t rs = rec_size(cls);
-    chunk *ch = aligned_alloc(WYN_CACHELINE, sizeof(chunk) + rs * CHUNK_RECS);
-    if (!ch)
+    void *mem = mmap(NULL, CHUNK_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED)
         return NULL;
+    chunk *ch = mem;
+    unsigned nrec = (unsigned)((CHUNK_BYTES - sizeof(chunk)) / rs);
     ch->rec_size = rs;
-    ch->n = CHUNK_RECS;
+    ch->n = nrec;
     ch->next = R.chunks;
     R.chunks = ch;
     wyn_co *head = NULL;
-    for (unsigned i = CHUNK_RECS; i-- > 0;) {
-        wyn_co *co = (wyn_co *)(ch->mem + i * rs);
-        memset(co, 0, sizeof *co);
+    for (unsigned i = nrec; i-- > 0;) {
+        wyn_co *co = (wyn_co *)(ch->mem + i * rs);   /* fresh pages are zero */
         co->size_class = (uint8_t)cls;
         co->timer_index = -1;
         atomic_init(&co->state, CO_FREE);
         co->next = head;
         head = co;
     }
-    *count = CHUNK_RECS;
+    *count = nrec;
     return head;
 }
 
@@ -190,7 +194,7 @@ uint64_t wyn__records_fini(void)
     while (R.chunks) {
         chunk *ch = R.chunks;
         R.chunks = ch->next;
-        free(ch);
+        munmap(ch, CHUNK_BYTES);
     }
     for (int c = 0; c < REC_CLASSES; c++)
         R.free[c] = NULL;

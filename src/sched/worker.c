@@ -492,6 +492,14 @@ static void after_yield(wyn__ctx *from, void *arg)
     wyn__wakep();
 }
 
+/* Shutting down: the yielder is left runnable, never to be resumed. */
+static void after_yield_stopping(wyn__ctx *from, void *arg)
+{
+    (void)arg;
+    wyn_co *co = (wyn_co *)((char *)from - offsetof(wyn_co, ctx));
+    atomic_store_explicit(&co->state, CO_RUNNABLE, memory_order_relaxed);
+}
+
 void wyn_yield(void)
 {
     wyn__worker *w = wyn__this_worker();
@@ -501,7 +509,7 @@ void wyn_yield(void)
         return;
     }
     if (atomic_load_explicit(&wyn__rt.stopping, memory_order_relaxed)) {
-        wyn__switch_to(w, self, NULL, NULL, NULL, false);   /* shut down: never resumed */
+        wyn__switch_to(w, self, NULL, after_yield_stopping, NULL, false);
         return;
     }
     wyn_co *next = take_local(w);

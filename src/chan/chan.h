@@ -1,0 +1,68 @@
+/* chan.h — channel internals shared by chan.c (send, recv, close, lifetime)
+ * and select.c.
+ *
+ * A channel is Go's hchan: one lock, a ring buffer, and FIFO queues of
+ * waiting senders and receivers. A waiter's node lives on the waiter's own
+ * stack and is linked into a queue only under the channel lock. A waiter is
+ * named (co, seq) and completed through the wait claim of park.c: a
+ * counterpart dequeues a node, claims it, copies the value, and readies the
+ * waiter only after it has released the channel lock. A node whose claim
+ * fails (its timer, a cancel, or another case of its select won) is simply
+ * dropped from the queue; its owner unlinks whatever is still linked when it
+ * wakes, under the same locks. */
+#ifndef WYN_CHAN_H
+#define WYN_CHAN_H
+
+#include "../sched/sched.h"
+
+typedef struct chan_node {
+    struct chan_node *prev, *next;   /* in the channel's sendq or recvq */
+    wyn_chan         *chan;
+    wyn_co           *co;
+    uint64_t          seq;
+    void             *elem;          /* send: the value; recv: where it goes (may be NULL) */
+    int               case_index;    /* which select case (0 for plain send/recv) */
+    bool              is_send;
+    bool              linked;        /* in a queue; changed only under chan->lock */
+} chan_node;
+
+typedef struct chan_queue {
+    chan_node *head, *tail;
+} chan_queue;
+
+struct wyn_chan {
+    wyn__spinlock  lock;
+    bool           closed;
+    bool           orphaned;         /* last reference gone; the last waiter frees */
+    size_t         elem_size;
+    size_t         cap;
+    size_t         count;            /* values in the buffer */
+    size_t         sendx, recvx;     /* ring indices */
+    long           waiting;          /* nodes queued or dropped unclaimed, not yet
+                                        retired by a claimer or their owner (under lock) */
+    chan_queue     sendq, recvq;
+    _Atomic long   refs;
+    unsigned char *buf;
+};
+
+void       wyn__chanq_push(chan_queue *q, chan_node *n);
+void       wyn__chanq_remove(chan_queue *q, chan_node *n);
+/* Dequeue the first node whose wait we can claim (others are dropped);
+ * NULL if none. Lock held. On success the node's waiter is ours to complete
+ * and the node is retired (c->waiting counts it no more). */
+chan_node *wyn__chanq_claim(wyn_chan *c, chan_queue *q);
+
+/* With the lock held: complete a claimed waiter (copy the value), to be
+ * readied after unlocking. */
+void wyn__chan_recv_from_sender(wyn_chan *c, chan_node *sender, void *elem);
+void wyn__chan_send_to_receiver(wyn_chan *c, chan_node *receiver, const void *elem);
+/* Buffer operations, lock held. */
+void wyn__chan_buf_put(wyn_chan *c, const void *elem);
+void wyn__chan_buf_take(wyn_chan *c, void *elem);
+/* After a parked call's clean-up (lock held): one fewer waiter; returns true
+ * if the caller must destroy the channel after unlocking. */
+bool wyn__chan_waiter_done(wyn_chan *c);
+void wyn__chan_destroy(wyn_chan *c);
+void wyn__spin_unlock_fn(void *lock);
+
+#endif
