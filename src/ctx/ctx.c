@@ -31,6 +31,7 @@ extern transfer_t ontop_fcontext(fcontext_t const to, void *vp, transfer_t (*fn)
 void __sanitizer_start_switch_fiber(void **fake_stack_save, const void *bottom, size_t size);
 void __sanitizer_finish_switch_fiber(void *fake_stack_save, const void **bottom_old,
                                      size_t *size_old);
+void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
 #endif
 #ifdef WYN_TSAN
 void *__tsan_get_current_fiber(void);
@@ -86,6 +87,11 @@ void wyn__ctx_make(wyn__ctx *c, void *lo, size_t size, void (*entry)(void))
     c->stack_lo = lo;
     c->stack_size = size;
     c->asan_fake = NULL;
+#ifdef WYN_ASAN
+    /* A pooled stack keeps the redzones of its last user's frames, which
+     * never returned: clear them before new frames land there. */
+    __asan_unpoison_memory_region(lo, size);
+#endif
     c->fctx = make_fcontext((char *)lo + size, size, ctx_trampoline);
     c->entry = entry;
     c->fresh = true;

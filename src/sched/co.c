@@ -73,6 +73,9 @@ static wyn_co *new_chunk(int cls, unsigned *count)
         co->size_class = (uint8_t)cls;
         co->timer_index = -1;
         atomic_init(&co->state, CO_FREE);
+        /* seq 0, already claimed: no waker (wyn_cancel) may take a wait that
+         * was never armed. */
+        atomic_init(&co->wait_word, 1);
         co->next = head;
         head = co;
     }
@@ -240,6 +243,7 @@ static WYN_NOINLINE wyn_co *thread_rec(void)
         memset(co, 0, sizeof *co);
         co->kind = CO_KIND_THREAD;
         co->timer_index = -1;
+        atomic_init(&co->wait_word, 1);   /* see new_chunk */
         atomic_init(&co->state, CO_RUNNING);
     }
     tls_thread_rec = co;

@@ -42,6 +42,8 @@ static bool rescue_stranded(void)
                 did = true;
             }
         }
+        if (wyn__expired_rescue(w))
+            did = true;
         if (did || wyn__deque_size(&w->dq) > 0) {
             wyn__wakep();
             did = true;

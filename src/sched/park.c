@@ -40,7 +40,13 @@ int wyn__wait_check(wyn_co *self, int64_t deadline)
     return deadline_passed(deadline) ? -ETIMEDOUT : 0;
 }
 
-void wyn__ready(wyn_co *co, bool to_next)
+static void ready_to(wyn_co *co, int where);
+
+void wyn__ready(wyn_co *co, bool to_next) { ready_to(co, to_next ? 1 : 0); }
+void wyn__ready_expired(wyn_co *co) { ready_to(co, 2); }
+
+/* where: 0 the deque, 1 the next slot, 2 the expired queue. */
+static void ready_to(wyn_co *co, int where)
 {
     if (co->kind == CO_KIND_THREAD) {
         /* release: the claimer's result (and any hand-off copy) is visible to
@@ -56,7 +62,10 @@ void wyn__ready(wyn_co *co, bool to_next)
              * context is visible); the queue push then publishes it onward. */
             if (atomic_compare_exchange_weak_explicit(&co->state, &s, CO_RUNNABLE,
                                                       memory_order_acq_rel, memory_order_relaxed)) {
-                wyn__enqueue(co, to_next);
+                if (where == 2)
+                    wyn__enqueue_expired(co);
+                else
+                    wyn__enqueue(co, where == 1);
                 return;
             }
         } else if (s == CO_PARKING || s == CO_RUNNING) {

@@ -19,7 +19,10 @@
 wyn__runtime wyn__rt;
 
 static pthread_mutex_t life_lock = PTHREAD_MUTEX_INITIALIZER;
-static enum { RT_NONE, RT_EMBEDDED, RT_RUN } rt_mode;
+/* The lifecycle, changed under life_lock (held only for the changes, never
+ * while waiting): NONE -> EMBEDDED (wyn_start) -> STOPPING (wyn_stop waits)
+ * -> NONE, or NONE -> RUN (wyn_run) -> NONE. Any start while not NONE is -EBUSY. */
+static enum { RT_NONE, RT_EMBEDDED, RT_RUN, RT_STOPPING } rt_mode;
 static wyn_stats last_stats;
 
 static size_t parse_size(const char *s)
@@ -251,11 +254,11 @@ int wyn_run(void (*main_fn)(void *), void *arg, const wyn_config *cfg)
         return -EBUSY;
     pthread_mutex_lock(&life_lock);
     int rc = start_locked(cfg);
-    if (rc) {
-        pthread_mutex_unlock(&life_lock);
+    if (rc == 0)
+        rt_mode = RT_RUN;
+    pthread_mutex_unlock(&life_lock);
+    if (rc)
         return rc;
-    }
-    rt_mode = RT_RUN;
     uint32_t seen = atomic_load_explicit(&wyn__rt.stop_word, memory_order_acquire);
     rc = wyn__spawn(main_fn, arg, NULL, true);
     if (rc == 0) {
@@ -264,6 +267,7 @@ int wyn_run(void (*main_fn)(void *), void *arg, const wyn_config *cfg)
             seen = atomic_load_explicit(&wyn__rt.stop_word, memory_order_acquire);
         }
     }
+    pthread_mutex_lock(&life_lock);
     shutdown_locked();
     pthread_mutex_unlock(&life_lock);
     return rc;
@@ -278,9 +282,12 @@ int wyn_stop(int64_t deadline)
         return rc;
     pthread_mutex_lock(&life_lock);
     if (rt_mode != RT_EMBEDDED) {
+        rc = rt_mode == RT_NONE ? -ESRCH : -EBUSY;
         pthread_mutex_unlock(&life_lock);
-        return rt_mode == RT_NONE ? -ESRCH : -EBUSY;
+        return rc;
     }
+    rt_mode = RT_STOPPING;
+    pthread_mutex_unlock(&life_lock);
     atomic_store_explicit(&wyn__rt.stop_requested, 1, memory_order_seq_cst);
     for (;;) {
         uint32_t seen = atomic_load_explicit(&wyn__rt.stop_word, memory_order_acquire);
@@ -289,10 +296,13 @@ int wyn_stop(int64_t deadline)
         if (wyn__futex_wait(&wyn__rt.stop_word, seen, deadline) == -ETIMEDOUT &&
             wyn__alive_estimate() != 0) {
             atomic_store_explicit(&wyn__rt.stop_requested, 0, memory_order_seq_cst);
+            pthread_mutex_lock(&life_lock);
+            rt_mode = RT_EMBEDDED;   /* the runtime keeps running */
             pthread_mutex_unlock(&life_lock);
             return -ETIMEDOUT;
         }
     }
+    pthread_mutex_lock(&life_lock);
     shutdown_locked();
     pthread_mutex_unlock(&life_lock);
     return 0;

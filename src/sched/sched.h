@@ -122,6 +122,11 @@ struct wyn__worker {
     unsigned           rec_count[4];
     uint64_t           id_next, id_end;
     _Atomic uint32_t   wake;             /* futex: bit 0 woken for work; +2 per kick */
+    /* coroutines whose deadline expired: run ahead of the deque (API.md's
+     * "queued ahead of every coroutine that has not started yet") */
+    wyn__spinlock      expired_lock;
+    wyn_co            *expired_head, *expired_tail;
+    _Atomic int64_t    expired_count;
     wyn__worker       *idle_next;
     pthread_t          thread;
     /* statistics, written by the owner only (relaxed), read by anyone */
@@ -135,6 +140,10 @@ wyn_co      *wyn__running(void);            /* running coroutine or NULL */
 wyn_co      *wyn__self(void);
 
 void wyn__enqueue(wyn_co *co, bool to_next);  /* a RUNNABLE co onto a run queue */
+/* A RUNNABLE co whose deadline expired: ahead of unstarted work. */
+void wyn__enqueue_expired(wyn_co *co);
+/* Move a worker's expired queue to the global queue (monitor rescue). */
+bool wyn__expired_rescue(wyn__worker *w);
 void wyn__wakep(void);                        /* wake an idle worker if work is surplus */
 void wyn__worker_main_loop(wyn__worker *w);
 /* Switch the running coroutine away; `after(from, arg)` runs on the other side. */
@@ -156,6 +165,7 @@ bool wyn__wake(wyn_co *co, uint64_t seq, int result, intptr_t data, bool to_next
  * if someone claimed it meanwhile, else 0 (disarmed). */
 bool wyn__wait_disarm(wyn_co *self, uint64_t seq, int *result);
 void wyn__ready(wyn_co *co, bool to_next);
+void wyn__ready_expired(wyn_co *co);   /* a timer fired: ahead of unstarted work */
 
 /* ---- timers (timer.c) ---- */
 void    wyn__timers_init(void);

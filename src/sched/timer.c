@@ -149,7 +149,21 @@ int wyn__timers_fire(wyn__worker *w, int64_t now)
     publish_next();
     wyn__spin_unlock(&T.lock);
     int fired = 0;
-    for (int i = 0; i < n; i++)
-        fired += wyn__wake(due[i], seqs[i], -ETIMEDOUT, 0, false);
+    for (int i = 0; i < n; i++) {
+        wyn_co  *co = due[i];
+        uint64_t armed = seqs[i] << 1;
+        /* Claim as wyn__wake does, but queue an expired coroutine ahead of
+         * unstarted work rather than on the deque. acquire: pairs with the
+         * waiter's arming. */
+        if (!atomic_compare_exchange_strong_explicit(&co->wait_word, &armed, armed | 1,
+                                                     memory_order_acquire, memory_order_relaxed))
+            continue;
+        co->wake_result = -ETIMEDOUT;
+        co->wake_data = 0;
+        wyn__ready_expired(co);
+        fired++;
+    }
+    if (fired)
+        wyn__wakep();
     return fired;
 }

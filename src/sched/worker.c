@@ -8,6 +8,7 @@
  *     deque — so a hand-off pair cycling through the next slot cannot starve
  *     the queue, and the LIFO pop cannot starve the oldest entry;
  *   the next slot (the coroutine this worker just readied: hand-off locality);
+ *   coroutines whose deadline expired here (ahead of unstarted work);
  *   the own deque: from the top while a yielder is queued behind older work
  *     (fifo_until), else the bottom (LIFO: the freshest, cache-warm work).
  * A worker with nothing local takes a batch from the global queue, fires due
@@ -123,6 +124,63 @@ static wyn_co *global_take(wyn__worker *w)
 
 /* ---- queues of this worker ---------------------------------------------- */
 
+void wyn__enqueue_expired(wyn_co *co)
+{
+    wyn__worker *w = wyn__this_worker();
+    if (!w || wyn__rt.debug_migrate) {
+        wyn__enqueue(co, false);
+        return;
+    }
+    co->next = NULL;
+    wyn__spin_lock(&w->expired_lock);
+    if (w->expired_tail)
+        w->expired_tail->next = co;
+    else
+        w->expired_head = co;
+    w->expired_tail = co;
+    atomic_store_explicit(&w->expired_count,
+                          atomic_load_explicit(&w->expired_count, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    wyn__spin_unlock(&w->expired_lock);
+}
+
+/* Take from the expired queue; the relaxed count keeps the common path to
+ * one load. The lock is shared only with the monitor's rescue. */
+static wyn_co *take_expired(wyn__worker *w)
+{
+    if (likely(atomic_load_explicit(&w->expired_count, memory_order_relaxed) == 0))
+        return NULL;
+    wyn__spin_lock(&w->expired_lock);
+    wyn_co *co = w->expired_head;
+    if (co) {
+        w->expired_head = co->next;
+        if (!w->expired_head)
+            w->expired_tail = NULL;
+        atomic_store_explicit(&w->expired_count,
+                              atomic_load_explicit(&w->expired_count, memory_order_relaxed) - 1,
+                              memory_order_relaxed);
+    }
+    wyn__spin_unlock(&w->expired_lock);
+    return co;
+}
+
+bool wyn__expired_rescue(wyn__worker *w)
+{
+    if (atomic_load_explicit(&w->expired_count, memory_order_relaxed) == 0)
+        return false;
+    wyn__spin_lock(&w->expired_lock);
+    wyn_co *co = w->expired_head;
+    w->expired_head = w->expired_tail = NULL;
+    atomic_store_explicit(&w->expired_count, 0, memory_order_relaxed);
+    wyn__spin_unlock(&w->expired_lock);
+    while (co) {
+        wyn_co *next = co->next;
+        wyn__global_push(co);
+        co = next;
+    }
+    return true;
+}
+
 static wyn_co *take_top(wyn__deque *d)
 {
     for (;;) {
@@ -158,6 +216,8 @@ static wyn_co *take_local(wyn__worker *w)
         if (co)
             return co;
     }
+    if ((co = take_expired(w)))
+        return co;
     if (unlikely(atomic_load_explicit(&w->dq.top, memory_order_relaxed) < w->fifo_until))
         return take_top(&w->dq);
     return wyn__deque_pop(&w->dq);

@@ -19,6 +19,10 @@
 #include <unistd.h>
 #include <valgrind/valgrind.h>
 
+#ifdef WYN_ASAN
+void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
+#endif
+
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL 102
 #endif
@@ -342,8 +346,16 @@ size_t wyn__stacks_fini(void)
     while (g.slabs) {
         slab *sl = g.slabs;
         g.slabs = sl->next;
-        for (unsigned i = 0; i < sl->nstacks; i++)
+        for (unsigned i = 0; i < sl->nstacks; i++) {
             VALGRIND_STACK_DEREGISTER(sl->valgrind_ids[i]);
+#ifdef WYN_ASAN
+            /* ASan keeps shadow poison across munmap: clear the redzones of
+             * frames that never returned, or the next mapping here inherits them. */
+            __asan_unpoison_memory_region((char *)sl->base + i * (sl->bytes / sl->nstacks) +
+                                              WYN_STACK_GUARD,
+                                          sl->bytes / sl->nstacks - WYN_STACK_GUARD);
+#endif
+        }
         munmap(sl->base, sl->bytes);
         free(sl);
     }
