@@ -573,10 +573,15 @@ void wyn_yield(void)
         return;
     }
     wyn_co *next = take_local(w);
-    if (!next && wyn__rt.debug_migrate)
-        next = global_take(w);
+    /* Nothing ready here: take work waiting elsewhere (the global queue, or
+     * half of a busier worker's deque), so yielders spread over the workers
+     * and this worker serves the global queue too. */
     if (!next)
-        return;   /* nothing else is ready here: keep running */
+        next = global_take(w);
+    if (!next && wyn__rt.nworkers > 1)
+        next = steal_work(w);
+    if (!next)
+        return;   /* nothing is waiting anywhere: keep running */
     wyn__switch_to(w, self, next, after_yield, NULL, false);
 }
 

@@ -1,0 +1,86 @@
+/* million: 1,000,000 detached spawns of trivial coroutines, twice in one
+ * runtime. Runs only at WYN_TEST_SCALE >= 1 (the sanitizer passes run smaller
+ * and would spend minutes here).
+ *
+ * Hunts: a lost or doubled coroutine under a spawn storm (the counter ends
+ * wrong, or the wait for it times out after 120 s); records or stacks that are
+ * not recycled (the second million maps new stacks: stacks_mapped grows, which
+ * the "pools warm" check catches; a leak big enough also runs out of memory);
+ * a queue that cannot hold a million queued spawns (the spawning coroutine
+ * does not switch until all are queued). */
+#include "test.h"
+
+#include <stdatomic.h>
+
+static _Atomic long counter;
+
+static void add_one(void *arg)
+{
+    (void)arg;
+    atomic_fetch_add_explicit(&counter, 1, memory_order_relaxed);
+}
+
+static void million(long n, const char *what)
+{
+    atomic_store(&counter, 0);
+    for (long i = 0; i < n; i++)
+        CHECK_EQ(wyn_spawn(add_one, NULL), 0);
+    int64_t give_up = wyn_deadline(120LL * 1000 * 1000 * 1000);
+    while (atomic_load(&counter) < n) {
+        if (wyn_now() > give_up) {
+            fprintf(stderr, "%s: %ld of %ld ran in 120 s\n", what, (long)atomic_load(&counter), n);
+            CHECK(!"spawned coroutines did not all run");
+        }
+        CHECK_EQ(wyn_sleep(1000 * 1000), 0);
+    }
+    CHECK_EQ(atomic_load(&counter), n);
+}
+
+/* Wait until every coroutine but main has finished and given its stack back. */
+static void quiesce(wyn_stats *st)
+{
+    int64_t give_up = wyn_deadline(30LL * 1000 * 1000 * 1000);
+    for (;;) {
+        wyn_stats_get(st);
+        if (st->alive == 1 && st->stacks_pooled + 1 == st->stacks_mapped)
+            return;
+        CHECK(wyn_now() < give_up);
+        CHECK_EQ(wyn_sleep(1000 * 1000), 0);
+    }
+}
+
+static void body(void *arg)
+{
+    (void)arg;
+    const long n = 1000000;
+    wyn_stats a, b;
+    million(n, "first million");
+    quiesce(&a);
+    million(n, "second million");
+    quiesce(&b);
+    printf("stacks mapped: %" PRIu64 " after the first million, %" PRIu64 " after the second\n",
+           a.stacks_mapped, b.stacks_mapped);
+    if (b.stacks_mapped > a.stacks_mapped) {
+        fprintf(stderr, "the second million mapped %" PRIu64 " more stacks (pools not reused)\n",
+                b.stacks_mapped - a.stacks_mapped);
+        CHECK(!"pools warm");
+    }
+    CHECK_EQ(b.spawned - a.spawned, n);
+    CHECK_EQ(b.finished - a.finished, n);
+}
+
+int main(void)
+{
+    if (test_scale() < 1.0) {
+        printf("skipped at this scale\n");
+        return 0;
+    }
+    test_run(body, NULL);
+    wyn_stats st;
+    wyn_stats_get(&st);
+    CHECK_EQ(st.alive, 0);
+    CHECK_EQ(st.abandoned, 0);
+    CHECK(st.finished >= 2000000);
+    printf("ok\n");
+    return 0;
+}
