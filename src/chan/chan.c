@@ -113,7 +113,9 @@ wyn_chan *wyn_chan_make(size_t elem_size, size_t cap)
         errno = EINVAL;
         return NULL;
     }
-    wyn_chan *c = calloc(1, sizeof *c);
+    wyn_chan *c = aligned_alloc(WYN_CACHELINE, sizeof *c);
+    if (c)
+        memset(c, 0, sizeof *c);
     if (!c) {
         errno = ENOMEM;
         return NULL;

@@ -31,8 +31,10 @@ typedef struct chan_queue {
 } chan_queue;
 
 struct wyn_chan {
-    wyn__spinlock  lock;
-    bool           closed;
+    /* The lock has a cache line of its own: waiters spinning on it must not
+     * pull away the line the holder is updating (count, indices, queues). */
+    _Alignas(WYN_CACHELINE) wyn__spinlock lock;
+    _Alignas(WYN_CACHELINE) bool closed;
     bool           orphaned;         /* last reference gone; the last waiter frees */
     size_t         elem_size;
     size_t         cap;

@@ -336,9 +336,8 @@ int wyn_spawn_ex(void (*fn)(void *), void *arg, const wyn_spawn_opts *opts)
 
 static void after_exit(wyn__ctx *from, void *arg)
 {
-    (void)arg;
     wyn_co *co = (wyn_co *)((char *)from - offsetof(wyn_co, ctx));
-    wyn__worker *w = wyn__this_worker();
+    wyn__worker *w = arg;   /* after-steps run on the switching thread */
     wyn__ctx_destroy(&co->ctx);
     wyn__stack_put(&w->stacks, co->stack);
     co->stack = NULL;
@@ -369,7 +368,7 @@ void wyn__co_entry(void)
     self->fn(self->arg);
     /* Re-read: fn may have switched, so we may be on another worker now. */
     wyn__worker *w = wyn__this_worker();
-    wyn__switch_away(w, w->current, after_exit, NULL, true);
+    wyn__switch_away(w, w->current, after_exit, w, true);
     wyn__fatal("internal error: a finished coroutine was resumed");
 }
 

@@ -74,6 +74,14 @@ void *wyn__deque_pop(wyn__deque *d)
 {
     int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed) - 1;
     wyn__deque_buf *a = atomic_load_explicit(&d->buf, memory_order_relaxed);
+    if (d->single) {
+        /* No thief exists: nobody else reads or writes top and bottom. */
+        int64_t t = atomic_load_explicit(&d->top, memory_order_relaxed);
+        if (t > b)
+            return NULL;
+        atomic_store_explicit(&d->bottom, b, memory_order_relaxed);
+        return atomic_load_explicit(&a->slots[b & a->mask], memory_order_relaxed);
+    }
     /* seq_cst exchange: the paper's "store bottom; seq_cst fence" — the new
      * bottom must be visible to thieves before we read top (StoreLoad), or a
      * thief and we could both take the last item. On x86 an exchange is a
@@ -118,4 +126,24 @@ void *wyn__deque_steal(wyn__deque *d)
                                                  memory_order_relaxed))
         return WYN_DEQUE_ABORT;
     return x;
+}
+
+void *wyn__deque_take_top(wyn__deque *d)
+{
+    if (d->single) {
+        /* No thief exists: the owner alone moves top. */
+        int64_t t = atomic_load_explicit(&d->top, memory_order_relaxed);
+        int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
+        if (t >= b)
+            return NULL;
+        wyn__deque_buf *a = atomic_load_explicit(&d->buf, memory_order_relaxed);
+        void *x = atomic_load_explicit(&a->slots[t & a->mask], memory_order_relaxed);
+        atomic_store_explicit(&d->top, t + 1, memory_order_relaxed);
+        return x;
+    }
+    for (;;) {
+        void *x = wyn__deque_steal(d);
+        if (x != WYN_DEQUE_ABORT)
+            return x;
+    }
 }

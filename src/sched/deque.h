@@ -21,6 +21,8 @@ typedef struct wyn__deque {
     _Alignas(WYN_CACHELINE) _Atomic int64_t top;      /* next to steal; only grows */
     _Alignas(WYN_CACHELINE) _Atomic int64_t bottom;   /* next free slot; owner writes */
     _Atomic(wyn__deque_buf *) buf;
+    bool single;   /* no thief can exist (one worker): the owner skips the
+                      barriers and CAS that only order it against thieves */
 } wyn__deque;
 
 #define WYN_DEQUE_ABORT ((void *)1)   /* steal lost a race; try again */
@@ -30,6 +32,7 @@ void  wyn__deque_destroy(wyn__deque *d);
 void  wyn__deque_push(wyn__deque *d, void *x);        /* owner only */
 void *wyn__deque_pop(wyn__deque *d);                  /* owner only; NULL if empty */
 void *wyn__deque_steal(wyn__deque *d);                /* anyone; NULL, ABORT or an item */
+void *wyn__deque_take_top(wyn__deque *d);             /* owner: the oldest item, or NULL */
 
 /* Items queued, as seen now (a hint for anyone; exact for the owner when no
  * thief runs). */

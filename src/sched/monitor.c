@@ -5,7 +5,7 @@
  *   - fires due timers when no worker did (all busy in long computations);
  *   - rescues work stranded behind a coroutine that runs without switching:
  *     a worker whose switch count did not move for a whole period has its
- *     next slot moved to the global queue, and an idle worker is woken for
+ *     next slot and local queue moved to the global queue, and an idle worker is woken for
  *     its deque (thieves can take that themselves once awake);
  *   - trims idle pooled stacks beyond the high-water mark (every 100 ms).
  * $WYN_MONITOR=off (tests only) leaves timers and rescue to the workers, so a
@@ -42,7 +42,7 @@ static bool rescue_stranded(void)
                 did = true;
             }
         }
-        if (wyn__expired_rescue(w))
+        if (wyn__local_rescue(w))
             did = true;
         if (did || wyn__deque_size(&w->dq) > 0) {
             wyn__wakep();

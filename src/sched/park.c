@@ -55,24 +55,25 @@ static void ready_to(wyn_co *co, int where)
         wyn__futex_wake(&co->futex, 1);
         return;
     }
-    int s = atomic_load_explicit(&co->state, memory_order_relaxed);
+    /* acquire (here and on a failed CAS below): pairs with after_park's
+     * release, so a PARKED coroutine's saved context is visible. */
+    int s = atomic_load_explicit(&co->state, memory_order_acquire);
     for (;;) {
         if (s == CO_PARKED) {
-            /* acq_rel: acquire pairs with after_park's release (the saved
-             * context is visible); the queue push then publishes it onward. */
-            if (atomic_compare_exchange_weak_explicit(&co->state, &s, CO_RUNNABLE,
-                                                      memory_order_acq_rel, memory_order_relaxed)) {
-                if (where == 2)
-                    wyn__enqueue_expired(co);
-                else
-                    wyn__enqueue(co, where == 1);
-                return;
-            }
+            /* The claim made us the only waker, and the parker is done with
+             * the state once it is PARKED: a plain store does. The queue
+             * push then publishes the context onward. */
+            atomic_store_explicit(&co->state, CO_RUNNABLE, memory_order_relaxed);
+            if (where == 2)
+                wyn__enqueue_expired(co);
+            else
+                wyn__enqueue(co, where == 1);
+            return;
         } else if (s == CO_PARKING || s == CO_RUNNING) {
             /* release: the result written by the claimer is visible to the
              * parker, which reads the state with acquire. */
             if (atomic_compare_exchange_weak_explicit(&co->state, &s, CO_WOKEN,
-                                                      memory_order_acq_rel, memory_order_relaxed))
+                                                      memory_order_acq_rel, memory_order_acquire))
                 return;
         } else {
             wyn__fatal("internal error: readying coroutine #%llu in state %d",

@@ -168,6 +168,7 @@ static int start_locked(const wyn_config *cfg)
             return -ENOMEM;
         }
         w->id = i;
+        w->dq.single = nw == 1;
         wyn__rt.workers[i] = w;
     }
     wyn__stacks_init(ss);

@@ -122,11 +122,15 @@ struct wyn__worker {
     unsigned           rec_count[4];
     uint64_t           id_next, id_end;
     _Atomic uint32_t   wake;             /* futex: bit 0 woken for work; +2 per kick */
-    /* coroutines whose deadline expired: run ahead of the deque (API.md's
-     * "queued ahead of every coroutine that has not started yet") */
-    wyn__spinlock      expired_lock;
-    wyn_co            *expired_head, *expired_tail;
-    _Atomic int64_t    expired_count;
+    /* The local queue: coroutines readied here that other workers do not
+     * steal: those pushed out of the next slot by a hand-off (a bounded
+     * number, so a communicating group stays on one worker) and those whose
+     * deadline expired (API.md: ahead of every unstarted coroutine). Served
+     * after the next slot, before the deque; the monitor moves it to the
+     * global queue if this worker stops switching. */
+    wyn__spinlock      local_lock;
+    wyn_co            *local_head, *local_tail;
+    _Atomic int64_t    local_count;
     wyn__worker       *idle_next;
     pthread_t          thread;
     /* statistics, written by the owner only (relaxed), read by anyone */
@@ -140,10 +144,11 @@ wyn_co      *wyn__running(void);            /* running coroutine or NULL */
 wyn_co      *wyn__self(void);
 
 void wyn__enqueue(wyn_co *co, bool to_next);  /* a RUNNABLE co onto a run queue */
+void wyn__enqueue_on(wyn__worker *w, wyn_co *co, bool to_next);  /* w: the caller's worker or NULL */
 /* A RUNNABLE co whose deadline expired: ahead of unstarted work. */
 void wyn__enqueue_expired(wyn_co *co);
-/* Move a worker's expired queue to the global queue (monitor rescue). */
-bool wyn__expired_rescue(wyn__worker *w);
+/* Move a worker's local queue to the global queue (monitor rescue). */
+bool wyn__local_rescue(wyn__worker *w);
 void wyn__wakep(void);                        /* wake an idle worker if work is surplus */
 void wyn__worker_main_loop(wyn__worker *w);
 /* Switch the running coroutine away; `after(from, arg)` runs on the other side. */

@@ -4,11 +4,14 @@
  *   queue), the scheduling round, stealing, spinning and idle parking.
  *
  * A scheduling round (take_local) picks, in order:
- *   every 61st round: the global queue, else the *top* (oldest) of the own
- *     deque — so a hand-off pair cycling through the next slot cannot starve
- *     the queue, and the LIFO pop cannot starve the oldest entry;
+ *   every 61st round: the global queue, else the oldest local work (the
+ *     local queue's head and the deque's top in turn) — so a hand-off pair
+ *     cycling through the next slot cannot starve anything queued, and the
+ *     LIFO pop cannot starve the oldest entry;
  *   the next slot (the coroutine this worker just readied: hand-off locality);
- *   coroutines whose deadline expired here (ahead of unstarted work);
+ *   the local queue: coroutines pushed out of the next slot by hand-offs (up
+ *     to 16: a communicating group stays on one worker) and those whose
+ *     deadline expired here (ahead of unstarted work); not stealable;
  *   the own deque: from the top while a yielder is queued behind older work
  *     (fifo_until), else the bottom (LIFO: the freshest, cache-warm work).
  * A worker with nothing local takes a batch from the global queue, fires due
@@ -124,6 +127,56 @@ static wyn_co *global_take(wyn__worker *w)
 
 /* ---- queues of this worker ---------------------------------------------- */
 
+#define LOCAL_HANDOFF_MAX 16   /* hand-off readied coroutines kept unstealable */
+
+/* The local queue's lock is shared only with the monitor's rescue. With one
+ * worker there is no rescue (nobody else could run the work), so no lock. */
+static inline void local_lock(wyn__worker *w)
+{
+    if (wyn__rt.nworkers > 1)
+        wyn__spin_lock(&w->local_lock);
+}
+
+static inline void local_unlock(wyn__worker *w)
+{
+    if (wyn__rt.nworkers > 1)
+        wyn__spin_unlock(&w->local_lock);
+}
+
+static void local_push(wyn__worker *w, wyn_co *co)
+{
+    co->next = NULL;
+    local_lock(w);
+    if (w->local_tail)
+        w->local_tail->next = co;
+    else
+        w->local_head = co;
+    w->local_tail = co;
+    /* relaxed: a hint for the owner's cheap emptiness check and the monitor. */
+    atomic_store_explicit(&w->local_count,
+                          atomic_load_explicit(&w->local_count, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    local_unlock(w);
+}
+
+static wyn_co *take_local_queue(wyn__worker *w)
+{
+    if (likely(atomic_load_explicit(&w->local_count, memory_order_relaxed) == 0))
+        return NULL;
+    local_lock(w);
+    wyn_co *co = w->local_head;
+    if (co) {
+        w->local_head = co->next;
+        if (!w->local_head)
+            w->local_tail = NULL;
+        atomic_store_explicit(&w->local_count,
+                              atomic_load_explicit(&w->local_count, memory_order_relaxed) - 1,
+                              memory_order_relaxed);
+    }
+    local_unlock(w);
+    return co;
+}
+
 void wyn__enqueue_expired(wyn_co *co)
 {
     wyn__worker *w = wyn__this_worker();
@@ -131,48 +184,18 @@ void wyn__enqueue_expired(wyn_co *co)
         wyn__enqueue(co, false);
         return;
     }
-    co->next = NULL;
-    wyn__spin_lock(&w->expired_lock);
-    if (w->expired_tail)
-        w->expired_tail->next = co;
-    else
-        w->expired_head = co;
-    w->expired_tail = co;
-    atomic_store_explicit(&w->expired_count,
-                          atomic_load_explicit(&w->expired_count, memory_order_relaxed) + 1,
-                          memory_order_relaxed);
-    wyn__spin_unlock(&w->expired_lock);
+    local_push(w, co);
 }
 
-/* Take from the expired queue; the relaxed count keeps the common path to
- * one load. The lock is shared only with the monitor's rescue. */
-static wyn_co *take_expired(wyn__worker *w)
+bool wyn__local_rescue(wyn__worker *w)
 {
-    if (likely(atomic_load_explicit(&w->expired_count, memory_order_relaxed) == 0))
-        return NULL;
-    wyn__spin_lock(&w->expired_lock);
-    wyn_co *co = w->expired_head;
-    if (co) {
-        w->expired_head = co->next;
-        if (!w->expired_head)
-            w->expired_tail = NULL;
-        atomic_store_explicit(&w->expired_count,
-                              atomic_load_explicit(&w->expired_count, memory_order_relaxed) - 1,
-                              memory_order_relaxed);
-    }
-    wyn__spin_unlock(&w->expired_lock);
-    return co;
-}
-
-bool wyn__expired_rescue(wyn__worker *w)
-{
-    if (atomic_load_explicit(&w->expired_count, memory_order_relaxed) == 0)
+    if (atomic_load_explicit(&w->local_count, memory_order_relaxed) == 0)
         return false;
-    wyn__spin_lock(&w->expired_lock);
-    wyn_co *co = w->expired_head;
-    w->expired_head = w->expired_tail = NULL;
-    atomic_store_explicit(&w->expired_count, 0, memory_order_relaxed);
-    wyn__spin_unlock(&w->expired_lock);
+    wyn__spin_lock(&w->local_lock);
+    wyn_co *co = w->local_head;
+    w->local_head = w->local_tail = NULL;
+    atomic_store_explicit(&w->local_count, 0, memory_order_relaxed);
+    wyn__spin_unlock(&w->local_lock);
     while (co) {
         wyn_co *next = co->next;
         wyn__global_push(co);
@@ -181,13 +204,46 @@ bool wyn__expired_rescue(wyn__worker *w)
     return true;
 }
 
-static wyn_co *take_top(wyn__deque *d)
+static wyn_co *take_top(wyn__deque *d) { return wyn__deque_take_top(d); }
+
+/* The next slot. With one worker nobody else touches it (the monitor's
+ * rescue needs a second worker to hand work to), so plain loads and stores
+ * do; otherwise an exchange, which the monitor's rescue also uses. */
+static inline wyn_co *runnext_take(wyn__worker *w)
 {
-    for (;;) {
-        void *x = wyn__deque_steal(d);
-        if (x != WYN_DEQUE_ABORT)
-            return x;
+    wyn_co *co = atomic_load_explicit(&w->runnext, memory_order_relaxed);
+    if (!co)
+        return NULL;
+    if (wyn__rt.nworkers == 1) {
+        atomic_store_explicit(&w->runnext, NULL, memory_order_relaxed);
+        return co;
     }
+    /* acquire: pairs with the release exchange that put it there. */
+    return atomic_exchange_explicit(&w->runnext, NULL, memory_order_acquire);
+}
+
+static inline wyn_co *runnext_put(wyn__worker *w, wyn_co *co)
+{
+    if (wyn__rt.nworkers == 1) {
+        wyn_co *old = atomic_load_explicit(&w->runnext, memory_order_relaxed);
+        atomic_store_explicit(&w->runnext, co, memory_order_relaxed);
+        return old;
+    }
+    /* release: the coroutine's state is visible to whoever takes it. */
+    return atomic_exchange_explicit(&w->runnext, co, memory_order_acq_rel);
+}
+
+/* Every 61st round: the global queue, else the oldest local work, taking the
+ * local queue's head and the deque's top in turn, so neither the next slot
+ * nor the LIFO pop can starve anything queued here. */
+static wyn_co *fair_take(wyn__worker *w, uint32_t tick)
+{
+    wyn_co *co = global_take(w);
+    if (co)
+        return co;
+    if ((tick / 61) % 2)
+        return (co = take_local_queue(w)) ? co : take_top(&w->dq);
+    return (co = take_top(&w->dq)) ? co : take_local_queue(w);
 }
 
 static wyn_co *take_local(wyn__worker *w)
@@ -201,31 +257,24 @@ static wyn_co *take_local(wyn__worker *w)
             if (next <= now)
                 wyn__timers_fire(w, now);
         }
-        if (tick % 61 == 0) {
-            if ((co = global_take(w)) || (co = take_top(&w->dq)))
-                return co;
-        }
-    } else if (unlikely(tick % 61 == 0)) {
-        if ((co = global_take(w)) || (co = take_top(&w->dq)))
+        if (tick % 61 == 0 && (co = fair_take(w, tick)))
             return co;
+    } else if (unlikely(tick % 61 == 0) && (co = fair_take(w, tick))) {
+        return co;
     }
-    /* relaxed peek first: the exchange (a locked instruction) only when set. */
-    if (atomic_load_explicit(&w->runnext, memory_order_relaxed)) {
-        /* acquire: pairs with the release exchange that put it there. */
-        co = atomic_exchange_explicit(&w->runnext, NULL, memory_order_acquire);
-        if (co)
-            return co;
-    }
-    if ((co = take_expired(w)))
+    if ((co = runnext_take(w)))
+        return co;
+    if ((co = take_local_queue(w)))
         return co;
     if (unlikely(atomic_load_explicit(&w->dq.top, memory_order_relaxed) < w->fifo_until))
         return take_top(&w->dq);
     return wyn__deque_pop(&w->dq);
 }
 
-void wyn__enqueue(wyn_co *co, bool to_next)
+void wyn__enqueue(wyn_co *co, bool to_next) { wyn__enqueue_on(wyn__this_worker(), co, to_next); }
+
+void wyn__enqueue_on(wyn__worker *w, wyn_co *co, bool to_next)
 {
-    wyn__worker *w = wyn__this_worker();
     if (!w || wyn__rt.debug_migrate) {
         wyn__global_push(co);
         if (wyn__rt.debug_migrate)
@@ -235,13 +284,21 @@ void wyn__enqueue(wyn_co *co, bool to_next)
         return;
     }
     if (to_next) {
-        /* release: the coroutine's state is visible to whoever takes it. */
-        co = atomic_exchange_explicit(&w->runnext, co, memory_order_acq_rel);
+        co = runnext_put(w, co);
         if (!co)
             return;   /* the next slot is not surplus work: wake nobody */
+        /* Pushed out by a hand-off: keep a few unstealable, so coroutines
+         * that talk to each other stay on one worker (splitting them makes
+         * every channel operation move its lock between cores); beyond
+         * that it is surplus work for the deque. */
+        if (atomic_load_explicit(&w->local_count, memory_order_relaxed) < LOCAL_HANDOFF_MAX) {
+            local_push(w, co);
+            return;
+        }
     }
     wyn__deque_push(&w->dq, co);
-    wyn__wakep();
+    if (wyn__rt.nworkers > 1)
+        wyn__wakep();
 }
 
 /* ---- idle workers --------------------------------------------------------- */
@@ -294,8 +351,7 @@ static void wake_worker(wyn__worker *v)
 
 void wyn__wakep(void)
 {
-    wyn__worker *self = wyn__this_worker();
-    if (self && wyn__rt.nworkers == 1)
+    if (wyn__rt.nworkers == 1 && wyn__this_worker())
         return;   /* the only worker is the caller, and it is awake */
     /* StoreLoad: the work we just published must be visible before we read
      * the idle and spinning counts (pairs with the fence in find_runnable). */
@@ -387,7 +443,7 @@ static bool any_work(void)
 static wyn_co *steal_work(wyn__worker *w)
 {
     unsigned n = wyn__rt.nworkers;
-    if (n < 2)
+    if (n < 2 || getenv("XNOSTEAL"))
         return NULL;
     unsigned start = (unsigned)(rng_next(w) % n);
     for (unsigned k = 0; k < n; k++) {
@@ -492,11 +548,14 @@ static WYN_NOINLINE void errno_set(int e) { errno = e; }
 /* Make `co` (taken from a run queue) the running coroutine of w. */
 static void start_running(wyn__worker *w, wyn_co *co)
 {
-    int expected = CO_RUNNABLE;
-    if (!atomic_compare_exchange_strong_explicit(&co->state, &expected, CO_RUNNING,
-                                                 memory_order_acquire, memory_order_relaxed))
+    /* The taker owns a RUNNABLE coroutine: no waker acts on that state (its
+     * wait is claimed), so a checked load and a plain store suffice; the run
+     * queue's acquire already made its context visible. */
+    int state = atomic_load_explicit(&co->state, memory_order_relaxed);
+    if (unlikely(state != CO_RUNNABLE))
         wyn__fatal("internal error: coroutine #%llu taken from a run queue in state %d",
-                   (unsigned long long)co->id, expected);
+                   (unsigned long long)co->id, state);
+    atomic_store_explicit(&co->state, CO_RUNNING, memory_order_relaxed);
     if (!co->stack) {
         co->stack = wyn__stack_get(&w->stacks, co->stack_size);
         if (!co->stack)
@@ -537,9 +596,8 @@ void wyn__switch_away(wyn__worker *w, wyn_co *self, wyn__after_fn after, void *a
 /* wyn_yield's after-switch step: queue the yielder behind what was ready. */
 static void after_yield(wyn__ctx *from, void *arg)
 {
-    (void)arg;
     wyn_co *co = (wyn_co *)((char *)from - offsetof(wyn_co, ctx));
-    wyn__worker *w = wyn__this_worker();
+    wyn__worker *w = arg;   /* after-steps run on the switching thread */
     atomic_store_explicit(&co->state, CO_RUNNABLE, memory_order_relaxed);
     if (wyn__rt.debug_migrate) {
         wyn__enqueue(co, false);
@@ -549,7 +607,8 @@ static void after_yield(wyn__ctx *from, void *arg)
     /* Until the top passes the yielder, take from the top: everything queued
      * before it runs (or is stolen) first. */
     w->fifo_until = atomic_load_explicit(&w->dq.bottom, memory_order_relaxed);
-    wyn__wakep();
+    if (wyn__rt.nworkers > 1)
+        wyn__wakep();
 }
 
 /* Shutting down: the yielder is left runnable, never to be resumed. */
@@ -582,7 +641,7 @@ void wyn_yield(void)
         next = steal_work(w);
     if (!next)
         return;   /* nothing is waiting anywhere: keep running */
-    wyn__switch_to(w, self, next, after_yield, NULL, false);
+    wyn__switch_to(w, self, next, after_yield, w, false);
 }
 
 void wyn__worker_main_loop(wyn__worker *w)

@@ -1,0 +1,3 @@
+module wynbench
+
+go 1.19
