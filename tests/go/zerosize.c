@@ -30,8 +30,12 @@ static void test_main(void *arg)
         CHECK_EQ(wyn_chan_recv(c1, NULL, WYN_FOREVER), 0);
         CHECK_EQ(wyn_chan_len(c1), 0);
 
-        CHECK_EQ(wyn_spawn(recv_one, wyn_chan_ref(c0)), 0);
+        wyn_co *receiver;
+        CHECK_EQ(wyn_spawn_ex(recv_one, wyn_chan_ref(c0), &(wyn_spawn_opts){.join = &receiver}), 0);
         CHECK_EQ(wyn_chan_send(c0, NULL, WYN_FOREVER), 0);
+        /* Join it: returning from main abandons coroutines not yet finished
+         * (as in Go), and its reference would leak. */
+        CHECK_EQ(wyn_join(receiver, WYN_FOREVER), 0);
 
         wyn_chan_free(c0);
         wyn_chan_free(c1);
