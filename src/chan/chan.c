@@ -64,8 +64,16 @@ chan_node *wyn__chanq_claim(wyn_chan *c, chan_queue *q)
 
 static inline void copy_elem(wyn_chan *c, void *dst, const void *src)
 {
-    if (dst && c->elem_size)
-        memcpy(dst, src, c->elem_size);
+    if (!dst)
+        return;
+    /* Word-sized values (the common case) without a call into libc. */
+    switch (c->elem_size) {
+    case 0: return;
+    case 4: memcpy(dst, src, 4); return;
+    case 8: memcpy(dst, src, 8); return;
+    case 16: memcpy(dst, src, 16); return;
+    default: memcpy(dst, src, c->elem_size); return;
+    }
 }
 
 void wyn__chan_buf_put(wyn_chan *c, const void *elem)

@@ -34,8 +34,13 @@ typedef struct chunk {
 /* One mmap per chunk (not malloc: a worker's malloc arena grows by one
  * mprotect per small block, which made a cold spawn cost microseconds). */
 
+/* The shared pool: whole batches (a chain through `next`, batches chained
+ * through the head's `batch_next`), so moving one costs O(1) under the lock
+ * (walking 128 cold records under it made workers spin and yield), plus
+ * single records freed off the workers. */
 static struct {
     wyn__spinlock lock;
+    wyn_co       *batches[REC_CLASSES];
     wyn_co       *free[REC_CLASSES];
     chunk        *chunks;
 } R;
@@ -54,7 +59,7 @@ static int class_of(size_t arg_size)
     return c;
 }
 
-/* Allocate a chunk of class `cls` and return its records as a chain. Lock held. */
+/* Map a chunk of class `cls` and return its records as a chain. */
 static wyn_co *new_chunk(int cls, unsigned *count)
 {
     size_t rs = rec_size(cls);
@@ -65,8 +70,10 @@ static wyn_co *new_chunk(int cls, unsigned *count)
     unsigned nrec = (unsigned)((CHUNK_BYTES - sizeof(chunk)) / rs);
     ch->rec_size = rs;
     ch->n = nrec;
+    wyn__spin_lock(&R.lock);
     ch->next = R.chunks;
     R.chunks = ch;
+    wyn__spin_unlock(&R.lock);
     wyn_co *head = NULL;
     for (unsigned i = nrec; i-- > 0;) {
         wyn_co *co = (wyn_co *)(ch->mem + i * rs);   /* fresh pages are zero */
@@ -83,25 +90,47 @@ static wyn_co *new_chunk(int cls, unsigned *count)
     return head;
 }
 
+/* Take one batch (or up to REC_MOVE single records) from the shared pool. */
+static wyn_co *pool_take_batch(int cls, unsigned *n)
+{
+    wyn__spin_lock(&R.lock);
+    wyn_co *head = R.batches[cls];
+    if (head) {
+        R.batches[cls] = head->batch_next;
+        *n = head->batch_len;
+    } else {
+        *n = 0;
+        while (*n < REC_MOVE && R.free[cls]) {
+            wyn_co *co = R.free[cls];
+            R.free[cls] = co->next;
+            co->next = head;
+            head = co;
+            (*n)++;
+        }
+    }
+    wyn__spin_unlock(&R.lock);
+    return head;
+}
+
+static void pool_give_batch(int cls, wyn_co *head, unsigned n)
+{
+    head->batch_len = n;
+    wyn__spin_lock(&R.lock);
+    head->batch_next = R.batches[cls];
+    R.batches[cls] = head;
+    wyn__spin_unlock(&R.lock);
+}
+
 static wyn_co *rec_alloc(wyn__worker *w, int cls)
 {
     if (w) {
         if (unlikely(!w->rec_cache[cls])) {
-            wyn__spin_lock(&R.lock);
-            unsigned n = 0;
-            wyn_co *head = NULL;
-            while (n < REC_MOVE && R.free[cls]) {
-                wyn_co *co = R.free[cls];
-                R.free[cls] = co->next;
-                co->next = head;
-                head = co;
-                n++;
-            }
+            unsigned n;
+            wyn_co *head = pool_take_batch(cls, &n);
             if (!head)
                 head = new_chunk(cls, &n);
-            wyn__spin_unlock(&R.lock);
             w->rec_cache[cls] = head;
-            w->rec_count[cls] = n;
+            w->rec_count[cls] = head ? n : 0;
         }
         wyn_co *co = w->rec_cache[cls];
         if (co) {
@@ -110,16 +139,13 @@ static wyn_co *rec_alloc(wyn__worker *w, int cls)
         }
         return co;
     }
-    wyn__spin_lock(&R.lock);
-    wyn_co *co = R.free[cls];
-    if (!co) {
-        unsigned n;
-        co = new_chunk(cls, &n);
-    }
-    if (co)
-        R.free[cls] = co->next;
-    wyn__spin_unlock(&R.lock);
-    return co;
+    unsigned n;
+    wyn_co *head = pool_take_batch(cls, &n);
+    if (!head)
+        head = new_chunk(cls, &n);
+    if (head && n > 1)
+        pool_give_batch(cls, head->next, n - 1);
+    return head;
 }
 
 void wyn__record_free(wyn__worker *w, wyn_co *co)
@@ -130,16 +156,15 @@ void wyn__record_free(wyn__worker *w, wyn_co *co)
     if (w) {
         co->next = w->rec_cache[cls];
         w->rec_cache[cls] = co;
-        if (++w->rec_count[cls] > REC_CACHE_MAX) {
-            wyn__spin_lock(&R.lock);
-            for (unsigned i = 0; i < REC_MOVE; i++) {
-                wyn_co *t = w->rec_cache[cls];
-                w->rec_cache[cls] = t->next;
-                t->next = R.free[cls];
-                R.free[cls] = t;
-            }
-            wyn__spin_unlock(&R.lock);
+        if (unlikely(++w->rec_count[cls] > REC_CACHE_MAX)) {
+            /* Cut a batch off the cache (outside the lock) and hand it over. */
+            wyn_co *batch = w->rec_cache[cls], *last = batch;
+            for (unsigned i = 1; i < REC_MOVE; i++)
+                last = last->next;
+            w->rec_cache[cls] = last->next;
+            last->next = NULL;
             w->rec_count[cls] -= REC_MOVE;
+            pool_give_batch(cls, batch, REC_MOVE);
         }
         return;
     }
@@ -151,23 +176,18 @@ void wyn__record_free(wyn__worker *w, wyn_co *co)
 
 void wyn__worker_records_flush(wyn__worker *w)
 {
-    wyn__spin_lock(&R.lock);
     for (int c = 0; c < REC_CLASSES; c++) {
-        while (w->rec_cache[c]) {
-            wyn_co *t = w->rec_cache[c];
-            w->rec_cache[c] = t->next;
-            t->next = R.free[c];
-            R.free[c] = t;
-        }
+        if (w->rec_cache[c])
+            pool_give_batch(c, w->rec_cache[c], w->rec_count[c]);
+        w->rec_cache[c] = NULL;
         w->rec_count[c] = 0;
     }
-    wyn__spin_unlock(&R.lock);
 }
 
 void wyn__records_init(void)
 {
     for (int c = 0; c < REC_CLASSES; c++)
-        R.free[c] = NULL;
+        R.free[c] = R.batches[c] = NULL;
     R.chunks = NULL;
 }
 
@@ -200,7 +220,7 @@ uint64_t wyn__records_fini(void)
         munmap(ch, CHUNK_BYTES);
     }
     for (int c = 0; c < REC_CLASSES; c++)
-        R.free[c] = NULL;
+        R.free[c] = R.batches[c] = NULL;
     return abandoned;
 }
 

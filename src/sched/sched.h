@@ -74,7 +74,8 @@ struct wyn_co {
     uint64_t           joiner_seq;   /* the joiner's wait seq, set before it links */
     /* --- a plain thread's record (CO_KIND_THREAD) --- */
     _Atomic uint32_t   futex;        /* 1 = readied */
-    wyn_co            *all_next;     /* every record, for teardown and thread reuse */
+    wyn_co            *batch_next;   /* free records move between pools in batches */
+    uint32_t           batch_len;
     alignas(max_align_t) unsigned char argbuf[];
 };
 
@@ -114,6 +115,8 @@ struct wyn__worker {
     wyn__ctx           sched_ctx;        /* this thread's own stack */
     unsigned           id;
     uint32_t           tick;             /* scheduling rounds */
+    uint32_t           timer_countdown;  /* rounds to the next timer check (16) */
+    uint32_t           fair_countdown;   /* rounds to the next fairness round (61) */
     uint64_t           rng;
     int64_t            fifo_until;       /* take from the top while top < this (yield) */
     bool               spinning;

@@ -250,17 +250,19 @@ static wyn_co *take_local(wyn__worker *w)
 {
     wyn_co *co;
     uint32_t tick = ++w->tick;
-    if (unlikely(tick % 16 == 0)) {
+    if (unlikely(--w->timer_countdown == 0)) {   /* every 16th round */
+        w->timer_countdown = 16;
         int64_t next = atomic_load_explicit(&wyn__timer_next, memory_order_relaxed);
         if (next != INT64_MAX) {
             int64_t now = wyn_now();
             if (next <= now)
                 wyn__timers_fire(w, now);
         }
-        if (tick % 61 == 0 && (co = fair_take(w, tick)))
+    }
+    if (unlikely(--w->fair_countdown == 0)) {    /* every 61st round */
+        w->fair_countdown = 61;
+        if ((co = fair_take(w, tick)))
             return co;
-    } else if (unlikely(tick % 61 == 0) && (co = fair_take(w, tick))) {
-        return co;
     }
     if ((co = runnext_take(w)))
         return co;
@@ -648,6 +650,8 @@ void wyn__worker_main_loop(wyn__worker *w)
 {
     tls_worker = w;
     w->rng = 0x9E3779B97F4A7C15ull * (w->id + 1);
+    w->timer_countdown = 16;
+    w->fair_countdown = 61;
     wyn__ctx_init_thread(&w->sched_ctx);
     for (;;) {
         wyn_co *co = find_runnable(w);
