@@ -121,21 +121,20 @@ wyn_chan *wyn_chan_make(size_t elem_size, size_t cap)
         errno = EINVAL;
         return NULL;
     }
-    wyn_chan *c = aligned_alloc(WYN_CACHELINE, sizeof *c);
-    if (c)
-        memset(c, 0, sizeof *c);
+    /* One allocation: the channel, then its ring buffer. */
+    size_t bytes = elem_size * cap;
+    if (bytes > SIZE_MAX - sizeof(wyn_chan) - WYN_CACHELINE) {
+        errno = EINVAL;
+        return NULL;
+    }
+    size_t total = (sizeof(wyn_chan) + bytes + WYN_CACHELINE - 1) & ~(size_t)(WYN_CACHELINE - 1);
+    wyn_chan *c = aligned_alloc(WYN_CACHELINE, total);
     if (!c) {
         errno = ENOMEM;
         return NULL;
     }
-    if (cap && elem_size) {
-        c->buf = malloc(elem_size * cap);
-        if (!c->buf) {
-            free(c);
-            errno = ENOMEM;
-            return NULL;
-        }
-    }
+    memset(c, 0, sizeof *c);
+    c->buf = bytes ? (unsigned char *)(c + 1) : NULL;
     c->elem_size = elem_size;
     c->cap = cap;
     atomic_init(&c->refs, 1);
@@ -150,11 +149,7 @@ wyn_chan *wyn_chan_ref(wyn_chan *c)
     return c;
 }
 
-void wyn__chan_destroy(wyn_chan *c)
-{
-    free(c->buf);
-    free(c);
-}
+void wyn__chan_destroy(wyn_chan *c) { free(c); }
 
 void wyn_chan_free(wyn_chan *c)
 {

@@ -7,7 +7,8 @@
  *     a worker whose switch count did not move for a whole period has its
  *     next slot and local queue moved to the global queue, and an idle worker is woken for
  *     its deque (thieves can take that themselves once awake);
- *   - trims idle pooled stacks beyond the high-water mark (every 100 ms).
+ *   - trims pooled stacks that stayed idle for a whole second, beyond the
+ *     warm ones kept (every second).
  * $WYN_MONITOR=off (tests only) leaves timers and rescue to the workers, so a
  * lost wake-up in the worker protocol cannot hide behind the monitor. */
 #include <pthread.h>
@@ -17,7 +18,7 @@
 
 #define PERIOD_MIN_NS   20000LL
 #define PERIOD_MAX_NS   10000000LL
-#define TRIM_PERIOD_NS  100000000LL
+#define TRIM_PERIOD_NS  1000000000LL
 
 static struct {
     pthread_t        thread;

@@ -30,7 +30,7 @@ void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
 #define SLAB_BYTES     (2u * 1024 * 1024)   /* aim: stacks per slab = this / stride */
 #define CACHE_MAX      64                    /* per-worker cache size */
 #define CACHE_MOVE     32                    /* moved at once between cache and pool */
-#define POOL_HOT_MAX   128                   /* idle stacks per size kept warm */
+#define POOL_HOT_MAX   128                   /* idle stacks per size always kept warm */
 #define SIZE_CLASSES   32
 
 typedef struct slab {
@@ -43,8 +43,10 @@ typedef struct slab {
 
 typedef struct size_pool {
     size_t      size;                         /* 0 = unused class */
-    wyn__stack *head;
-    uint64_t    count;
+    wyn__stack *head;                         /* warm stacks, LIFO */
+    wyn__stack *cold;                         /* trimmed ones: used last */
+    uint64_t    count;                        /* both lists */
+    uint64_t    low;                          /* fewest idle since the last trim */
 } size_pool;
 
 static struct {
@@ -185,15 +187,19 @@ static wyn__stack *pool_take(size_t size, unsigned want, unsigned *got)
     size_pool *pool = pool_for(size);
     wyn__stack *head = NULL;
     unsigned n = 0;
-    if (pool && (pool->head || map_slab(pool) == 0)) {
-        while (n < want && pool->head) {
-            wyn__stack *s = pool->head;
-            pool->head = s->next;
+    if (pool && (pool->head || pool->cold || map_slab(pool) == 0)) {
+        while (n < want && (pool->head || pool->cold)) {
+            wyn__stack **from = pool->head ? &pool->head : &pool->cold;
+            wyn__stack *s = *from;
+            *from = s->next;
+            s->cold = false;   /* it is about to be touched again */
             s->next = head;
             head = s;
             n++;
         }
         pool->count -= n;
+        if (pool->count < pool->low)
+            pool->low = pool->count;
         atomic_fetch_sub_explicit(&g.pooled_shared, n, memory_order_relaxed);
     }
     pthread_mutex_unlock(&g.lock);
@@ -271,7 +277,7 @@ int wyn__stack_reserve(wyn__stack_cache *cache, size_t size)
         return 0;
     pthread_mutex_lock(&g.lock);
     size_pool *pool = pool_for(size);
-    int rc = !pool ? -ENOMEM : pool->head ? 0 : map_slab(pool);
+    int rc = !pool ? -ENOMEM : (pool->head || pool->cold) ? 0 : map_slab(pool);
     pthread_mutex_unlock(&g.lock);
     return rc;
 }
@@ -286,44 +292,33 @@ void wyn__stack_cache_flush(wyn__stack_cache *cache)
 
 void wyn__stacks_trim(void)
 {
-    /* Take the cold candidates out under the lock, madvise without it. */
-    wyn__stack *batch = NULL;
-    unsigned nbatch = 0;
+    /* Hand back only what nobody needed since the last trim: the stacks above
+     * the pool's low-water mark, beyond the warm ones kept. Trimming stacks a
+     * busy program takes again soon would turn every reuse into page faults.
+     * The pages are handed back under the lock: this runs once a second on
+     * the monitor thread, and a spawner that needs a stack meanwhile finds
+     * one in its own cache. */
     pthread_mutex_lock(&g.lock);
     for (int i = 0; i < SIZE_CLASSES; i++) {
         size_pool *p = &g.pools[i];
-        if (!p->size || p->count <= POOL_HOT_MAX)
+        if (!p->size)
             continue;
-        /* Skip the warm head of the list; detach the rest if any is still warm. */
+        uint64_t excess = p->low > POOL_HOT_MAX ? p->low - POOL_HOT_MAX : 0;
+        /* The warm list is LIFO: its idle end is past the first count - excess. */
         wyn__stack **link = &p->head;
-        for (unsigned k = 0; k < POOL_HOT_MAX && *link; k++)
+        for (uint64_t k = 0; k + excess < p->count && *link; k++)
             link = &(*link)->next;
         while (*link) {
             wyn__stack *s = *link;
-            if (s->cold) {
-                link = &s->next;
-                continue;
-            }
             *link = s->next;
-            s->next = batch;
-            batch = s;
-            nbatch++;
-            p->count--;
+            (void)madvise(s->lo, s->size, MADV_DONTNEED);
+            s->cold = true;
+            s->next = p->cold;
+            p->cold = s;
         }
+        p->low = p->count;
     }
-    atomic_fetch_sub_explicit(&g.pooled_shared, nbatch, memory_order_relaxed);
     pthread_mutex_unlock(&g.lock);
-    for (wyn__stack *s = batch; s; s = s->next) {
-        (void)madvise(s->lo, s->size, MADV_DONTNEED);
-        s->cold = true;
-    }
-    /* Back in, at the tail end of nothing in particular: order does not matter. */
-    while (batch) {
-        wyn__stack *s = batch;
-        batch = s->next;
-        s->next = NULL;
-        pool_give(s, 1);
-    }
 }
 
 uint64_t wyn__stacks_mapped(void) { return atomic_load_explicit(&g.mapped, memory_order_relaxed); }
@@ -339,8 +334,8 @@ size_t wyn__stacks_fini(void)
     for (int i = 0; i < SIZE_CLASSES; i++) {
         pooled += g.pools[i].count;
         g.pools[i].size = 0;
-        g.pools[i].head = NULL;
-        g.pools[i].count = 0;
+        g.pools[i].head = g.pools[i].cold = NULL;
+        g.pools[i].count = g.pools[i].low = 0;
     }
     size_t leaked = (size_t)(atomic_load(&g.mapped) - pooled);
     while (g.slabs) {
