@@ -158,7 +158,9 @@ static void test_mutex_fairness(void)
  * 0) or waits until W has had it (round 1, blocking). A runtime without
  * starvation mode lets the newcomer win every time: barges exceeds 1. (On
  * another worker W may also simply have had the mutex and let go already;
- * had_it tells, as W sets it before its unlock.) */
+ * had_it tells, as W sets it before its unlock.) API.md is stricter than Go
+ * ("a waiter blocked for over 1 ms gets it ahead of newcomers"): wyn hands
+ * the mutex to W at the first unlock, so no barge at all is allowed. */
 struct starve {
     wyn_mutex m;
     atomic_int started;
@@ -199,9 +201,9 @@ static void test_mutex_starvation_handoff(void)
         }
         if (held)
             wyn_mutex_unlock(&s.m);
-        if (barges > 1)
+        if (barges > 0)
             fprintf(stderr, "newcomer overtook a starving waiter %d times\n", barges);
-        CHECK(barges <= 1);
+        CHECK_EQ(barges, 0);
         join_ok(w);
         CHECK_EQ(atomic_load(&s.had_it), 1);
         CHECK_EQ(wyn_mutex_lock(&s.m, 0), 0);

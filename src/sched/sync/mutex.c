@@ -6,8 +6,10 @@
  *   LOCKED -> 0.
  * Normal mode: unlock clears LOCKED and, if there are waiters (then under
  *   the spinlock), wakes the first one with M_RETRY; it competes with
- *   newcomers (who may barge) and, if it loses, queues again at the front. A waiter that has been waiting for over
- *   1 ms and still finds the mutex locked sets STARVING.
+ *   newcomers (who may barge) and, if it loses, queues again at the front.
+ *   A waiter that has been waiting for over 1 ms and still finds the mutex
+ *   locked sets STARVING, and an unlock that finds such a waiter at the head
+ *   of the queue sets it too (API.md: it gets the mutex ahead of newcomers).
  * Starvation mode: unlock leaves LOCKED set and hands the mutex to the first
  *   waiter whose wake succeeds (result 0: it owns the mutex); newcomers queue
  *   at the back. Hand-off ends (STARVING cleared) when the new owner waited
@@ -186,6 +188,14 @@ static WYN_NOINLINE void unlock_slow(mutex_t *m, uint32_t s)
     if (!(s & M_LOCKED)) {
         wyn__spin_unlock(&m->lock);
         wyn__fatal("unlock of unlocked mutex");
+    }
+    /* API.md: a waiter blocked for over 1 ms gets the mutex ahead of
+     * newcomers. Go enters hand-off mode only once such a waiter has woken and
+     * lost a race; here the unlock that finds it at the head of the queue
+     * hands the mutex over at once (relaxed: bits only; m->lock held). */
+    if (!(s & M_STARVING) && m->q.head && wyn_now() - m->q.head->since > STARVE_NS) {
+        atomic_fetch_or_explicit(&m->state, M_STARVING, memory_order_relaxed);
+        s |= M_STARVING;
     }
     if (s & M_STARVING) {
         handoff_locked(m);
