@@ -203,7 +203,8 @@ static int block_forever(int64_t deadline)
     return wyn__park(self, seq, deadline, NULL, NULL);
 }
 
-static void unlink_node(wyn_co *co)
+/* Drop our node if nobody retired it (we timed out or were cancelled). */
+static void drop_node(wyn_co *co)
 {
     chan_node *n = co->wait_obj;
     wyn_chan *c = n->chan;
@@ -216,6 +217,15 @@ static void unlink_node(wyn_co *co)
         wyn__chan_destroy(c);
 }
 
+/* Abandon hook (shutdown): a parked waiter's node is dropped; one woken but
+ * never resumed gets the clean-up it would have done itself. */
+static void abandon_node(wyn_co *co, bool woken)
+{
+    int rc = co->wake_result;
+    if (!woken || (rc != 0 && rc != -EPIPE))
+        drop_node(co);
+}
+
 /* Park on one queue of c (lock held; released by the park). */
 static int wait_on(wyn_chan *c, wyn_co *self, chan_queue *q, bool is_send, void *elem,
                    int64_t deadline)
@@ -225,13 +235,13 @@ static int wait_on(wyn_chan *c, wyn_co *self, chan_queue *q, bool is_send, void 
     wyn__chanq_push(q, &node);
     c->waiting++;
     self->wait_obj = &node;
-    self->wait_unlink = unlink_node;
+    self->wait_unlink = abandon_node;
     int rc = wyn__park(self, node.seq, deadline, wyn__spin_unlock_fn, &c->lock);
     self->wait_unlink = NULL;
     /* A counterpart (or close) that claimed us also retired our node; after a
      * timeout or cancel we drop it ourselves. */
     if (rc != 0 && rc != -EPIPE)
-        unlink_node(self);
+        drop_node(self);
     return rc;
 }
 
@@ -277,6 +287,7 @@ int wyn_chan_recv(wyn_chan *c, void *elem, int64_t deadline)
         return rc;
     if (!c)
         return block_forever(deadline);
+    size_t elem_size = c->elem_size;   /* c may be gone once our wait is retired */
     wyn__spin_lock(&c->lock);
     chan_node *s = wyn__chanq_claim(c, &c->sendq);
     if (s) {
@@ -292,8 +303,8 @@ int wyn_chan_recv(wyn_chan *c, void *elem, int64_t deadline)
     }
     if (c->closed) {
         wyn__spin_unlock(&c->lock);
-        if (elem && c->elem_size)
-            memset(elem, 0, c->elem_size);
+        if (elem && elem_size)
+            memset(elem, 0, elem_size);
         return -EPIPE;
     }
     wyn_co *self = wyn__self();
@@ -303,8 +314,8 @@ int wyn_chan_recv(wyn_chan *c, void *elem, int64_t deadline)
         return rc;
     }
     rc = wait_on(c, self, &c->recvq, false, elem, deadline);
-    if (rc == -EPIPE && elem && c->elem_size)
-        memset(elem, 0, c->elem_size);
+    if (rc == -EPIPE && elem && elem_size)
+        memset(elem, 0, elem_size);
     return rc;
 }
 

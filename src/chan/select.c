@@ -93,7 +93,12 @@ static void drop_nodes(select_wait *sw, long fired)
         wyn__fatal("wyn_select: too many channels freed while waited on");
 }
 
-static void select_unlink(wyn_co *co) { drop_nodes(co->wait_obj, -1); }
+/* Abandon hook (shutdown): as the owner's own step 4 would. */
+static void select_unlink(wyn_co *co, bool woken)
+{
+    int rc = co->wake_result;
+    drop_nodes(co->wait_obj, woken && (rc == 0 || rc == -EPIPE) ? (long)co->wake_data : -1);
+}
 
 static int select_nothing(int64_t deadline)
 {
@@ -239,18 +244,22 @@ int wyn_select(wyn_case *cases, size_t n, int64_t deadline)
     rc = wyn__park(self, seq, deadline, unlock_all, &ls);
     self->wait_unlink = NULL;
 
-    /* 4. drop the nodes nobody retired. */
+    /* 4. drop the nodes nobody retired (which may free an orphaned channel:
+     * what the fired case needs is read first). */
     fired = (rc == 0 || rc == -EPIPE) ? (long)self->wake_data : -1;
+    size_t fired_elem_size = fired >= 0 ? cases[fired].chan->elem_size : 0;
     drop_nodes(&sw, fired);
     if (fired < 0)
         goto out;
     err = rc;
     rc = (int)fired;
+    goto done;
 fire:
+    fired_elem_size = cases[fired].chan->elem_size;
+done:
     cases[fired].err = err;
-    if (err == -EPIPE && cases[fired].op == WYN_RECV && cases[fired].elem &&
-        cases[fired].chan->elem_size)
-        memset(cases[fired].elem, 0, cases[fired].chan->elem_size);
+    if (err == -EPIPE && cases[fired].op == WYN_RECV && cases[fired].elem && fired_elem_size)
+        memset(cases[fired].elem, 0, fired_elem_size);
 out:
     free(heap);
     return rc;

@@ -202,9 +202,11 @@ uint64_t wyn__records_fini(void)
                 continue;
             WYN_ASSERT(s == CO_RUNNABLE || s == CO_PARKED);
             /* Unlink it from what it waits on, as if its wait had timed out,
-             * so those objects stay usable; then give its stack back. */
-            if (s == CO_PARKED && co->wait_unlink)
-                co->wait_unlink(co);
+             * so those objects stay usable; then give its stack back. A
+             * RUNNABLE one with wait_unlink set was woken (its wait claimed)
+             * but never resumed: the hook then does the owner's clean-up. */
+            if (co->wait_unlink)
+                co->wait_unlink(co, s != CO_PARKED);
             if (co->stack) {
                 wyn__ctx_destroy(&co->ctx);
                 wyn__stack_put(NULL, co->stack);
@@ -290,28 +292,17 @@ static uint64_t new_id(wyn__worker *w)
     return w->id_next++;
 }
 
-int wyn__spawn(void (*fn)(void *), void *arg, const wyn_spawn_opts *opts, bool is_main)
+/* The spawn itself, arguments already checked. w: the calling worker, or NULL. */
+static int spawn_on(wyn__worker *w, void (*fn)(void *), void *arg, const wyn_spawn_opts *opts,
+                    bool is_main)
 {
-    size_t arg_size = 0, req = 0;
-    const void *copy = NULL;
-    wyn_co **join = NULL;
-    if (!fn)
-        return -EINVAL;
-    if (opts) {
-        copy = opts->arg_copy;
-        arg_size = opts->arg_size;
-        req = opts->stack_size;
-        join = opts->join;
-        if ((arg_size && !copy) || arg_size > WYN_ARG_MAX || (arg && copy))
-            return -EINVAL;
-    }
-    /* acquire: pairs with runtime start's release; the runtime is set up. */
-    if (!atomic_load_explicit(&wyn__rt.accepting, memory_order_acquire))
-        return -ESRCH;
+    const void *copy = opts ? opts->arg_copy : NULL;
+    size_t arg_size = opts ? opts->arg_size : 0;
+    size_t req = opts ? opts->stack_size : 0;
+    wyn_co **join = opts ? opts->join : NULL;
     size_t ss = req ? wyn__stack_round(req) : wyn__rt.stack_size;
     if (!ss)
         return -ENOMEM;
-    wyn__worker *w = wyn__this_worker();
     if (wyn__stack_reserve(w ? &w->stacks : NULL, ss) < 0)
         return -ENOMEM;
     wyn_co *co = rec_alloc(w, class_of(copy ? arg_size : 0));
@@ -345,6 +336,36 @@ int wyn__spawn(void (*fn)(void *), void *arg, const wyn_spawn_opts *opts, bool i
     }
     wyn__wakep();
     return 0;
+}
+
+int wyn__spawn(void (*fn)(void *), void *arg, const wyn_spawn_opts *opts, bool is_main)
+{
+    if (!fn)
+        return -EINVAL;
+    if (opts && ((opts->arg_size && !opts->arg_copy) || opts->arg_size > WYN_ARG_MAX ||
+                 (arg && opts->arg_copy)))
+        return -EINVAL;
+    wyn__worker *w = wyn__this_worker();
+    if (w) {
+        /* acquire: pairs with runtime start's release; the runtime is set up.
+         * A worker's spawn cannot race teardown: its worker exits only after
+         * the spawning coroutine has switched away. */
+        if (!atomic_load_explicit(&wyn__rt.accepting, memory_order_acquire))
+            return -ESRCH;
+        return spawn_on(w, fn, arg, opts, is_main);
+    }
+    /* A plain thread (or wyn_run's main spawn) counts itself in ext_inflight
+     * while it uses the runtime: teardown stops accepting, then waits for
+     * the count to drop to 0, so it never frees what such a spawn touches;
+     * wyn_stop re-checks for spawns that got in before it stops.
+     * seq_cst: Dekker with teardown (it stores accepting = 0, then reads this). */
+    atomic_fetch_add_explicit(&wyn__rt.ext_inflight, 1, memory_order_seq_cst);
+    int rc = -ESRCH;
+    if (atomic_load_explicit(&wyn__rt.accepting, memory_order_seq_cst))
+        rc = spawn_on(NULL, fn, arg, opts, is_main);
+    /* release: teardown's acquire load of 0 sees everything this spawn did. */
+    atomic_fetch_sub_explicit(&wyn__rt.ext_inflight, 1, memory_order_release);
+    return rc;
 }
 
 int wyn_spawn(void (*fn)(void *), void *arg) { return wyn__spawn(fn, arg, NULL, false); }
@@ -386,6 +407,10 @@ void wyn__co_entry(void)
     wyn_co *self = wyn__running();
     errno_clear();
     self->fn(self->arg);
+    /* Like Go's main returning: from here nothing is started or resumed again,
+     * so stop before switching (the switch would otherwise start another). */
+    if (self->is_main)
+        wyn__main_returning();
     /* Re-read: fn may have switched, so we may be on another worker now. */
     wyn__worker *w = wyn__this_worker();
     wyn__switch_away(w, w->current, after_exit, w, true);
@@ -400,8 +425,9 @@ static void check_handle(wyn_co *co, const char *what)
         wyn__fatal("%s: handle used after wyn_join or wyn_detach", what);
 }
 
-static void join_unlink(wyn_co *self)
+static void join_unlink(wyn_co *self, bool woken)
 {
+    (void)woken;   /* unlinking is right either way: the CAS fails if it finished */
     wyn_co *co = self->wait_obj;
     uintptr_t expect = (uintptr_t)self;
     atomic_compare_exchange_strong_explicit(&co->join_word, &expect, JW_HELD,
@@ -440,7 +466,7 @@ int wyn_join(wyn_co *co, int64_t deadline)
             rc = wyn__park(self, seq, deadline, NULL, NULL);
             self->wait_unlink = NULL;
             if (rc != 0) {
-                join_unlink(self);   /* fails harmlessly if it finished meanwhile */
+                join_unlink(self, true);   /* fails harmlessly if it finished meanwhile */
                 return rc;
             }
         } else {

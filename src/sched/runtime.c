@@ -19,6 +19,10 @@
 wyn__runtime wyn__rt;
 
 static pthread_mutex_t life_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Guards wyn__rt.workers against teardown for wyn_stats_get, and last_stats.
+ * Teardown takes it only after the workers have exited, so a coroutine that
+ * asks for figures during shutdown never blocks its worker's exit. */
+static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
 /* The lifecycle, changed under life_lock (held only for the changes, never
  * while waiting): NONE -> EMBEDDED (wyn_start) -> STOPPING (wyn_stop waits)
  * -> NONE, or NONE -> RUN (wyn_run) -> NONE. Any start while not NONE is -EBUSY. */
@@ -119,11 +123,17 @@ void wyn__check_stop(void)
     }
 }
 
-void wyn__main_finished(void)
+void wyn__main_returning(void)
 {
-    /* Like Go's main returning: no more spawns, nothing resumed again. */
+    /* Like Go's main returning: no more spawns, nothing started or resumed
+     * again (workers check `stopping` before they start a coroutine). */
     atomic_store_explicit(&wyn__rt.accepting, 0, memory_order_seq_cst);
     atomic_store_explicit(&wyn__rt.stopping, 1, memory_order_seq_cst);
+}
+
+void wyn__main_finished(void)
+{
+    wyn__main_returning();
     atomic_fetch_add_explicit(&wyn__rt.stop_word, 1, memory_order_release);
     wyn__futex_wake(&wyn__rt.stop_word, 1 << 30);
 }
@@ -150,6 +160,7 @@ static int start_locked(const wyn_config *cfg)
     if (!ss)
         return -EINVAL;
 
+    pthread_mutex_lock(&stats_lock);   /* wyn_stats_get must not see a half-built runtime */
     memset(&wyn__rt, 0, sizeof wyn__rt);
     wyn__rt.nworkers = nw;
     wyn__rt.stack_size = ss;
@@ -157,20 +168,24 @@ static int start_locked(const wyn_config *cfg)
     wyn__rt.monitor_rescue = !env_is("WYN_MONITOR", "off");
     atomic_store(&wyn__rt.next_id, 1);
     wyn__rt.workers = calloc(nw, sizeof *wyn__rt.workers);
-    if (!wyn__rt.workers)
+    if (!wyn__rt.workers) {
+        pthread_mutex_unlock(&stats_lock);
         return -ENOMEM;
+    }
     for (unsigned i = 0; i < nw; i++) {
         wyn__worker *w = aligned_alloc(WYN_CACHELINE, (sizeof *w + WYN_CACHELINE - 1) &
                                                           ~(size_t)(WYN_CACHELINE - 1));
         if (!w || (memset(w, 0, sizeof *w), wyn__deque_init(&w->dq, 256)) != 0) {
             free(w);
             free_workers(i);
+            pthread_mutex_unlock(&stats_lock);
             return -ENOMEM;
         }
         w->id = i;
         w->dq.single = nw == 1;
         wyn__rt.workers[i] = w;
     }
+    pthread_mutex_unlock(&stats_lock);
     wyn__stacks_init(ss);
     wyn__records_init();
     wyn__timers_init();
@@ -206,7 +221,9 @@ static int start_locked(const wyn_config *cfg)
         for (unsigned i = 0; i < started; i++)
             pthread_join(wyn__rt.workers[i]->thread, NULL);
         (void)wyn__records_fini();
+        pthread_mutex_lock(&stats_lock);
         free_workers(nw);
+        pthread_mutex_unlock(&stats_lock);
         (void)wyn__stacks_fini();
         wyn__timers_fini();
         return rc;
@@ -214,15 +231,27 @@ static int start_locked(const wyn_config *cfg)
     return 0;
 }
 
-static void shutdown_locked(void)
+/* Stop accepting spawns and wait for plain-thread spawns already inside. */
+static void stop_accepting(void)
 {
     atomic_store_explicit(&wyn__rt.accepting, 0, memory_order_seq_cst);
+    /* acquire: pairs with the spawn's release decrement. */
+    while (atomic_load_explicit(&wyn__rt.ext_inflight, memory_order_acquire) != 0)
+        sched_yield();
+}
+
+static void shutdown_locked(void)
+{
+    stop_accepting();
     atomic_store_explicit(&wyn__rt.stopping, 1, memory_order_seq_cst);
+    /* The monitor first: it must not fire timers or move work once the
+     * workers are gone. */
+    wyn__monitor_stop();
     wyn__wake_all_workers();
     for (unsigned i = 0; i < wyn__rt.nworkers; i++)
         pthread_join(wyn__rt.workers[i]->thread, NULL);
-    wyn__monitor_stop();
-    /* Single-threaded from here on. */
+    /* Single-threaded from here on, but for wyn_stats_get callers. */
+    pthread_mutex_lock(&stats_lock);
     for (unsigned i = 0; i < wyn__rt.nworkers; i++)
         wyn__stack_cache_flush(&wyn__rt.workers[i]->stacks);
     atomic_store(&wyn__rt.abandoned, wyn__records_fini());
@@ -233,6 +262,7 @@ static void shutdown_locked(void)
     if (leaked)
         wyn__fatal("internal error: %zu coroutine stacks leaked at shutdown", leaked);
     free_workers(wyn__rt.nworkers);
+    pthread_mutex_unlock(&stats_lock);
     wyn__timers_fini();
     rt_mode = RT_NONE;
 }
@@ -292,8 +322,15 @@ int wyn_stop(int64_t deadline)
     atomic_store_explicit(&wyn__rt.stop_requested, 1, memory_order_seq_cst);
     for (;;) {
         uint32_t seen = atomic_load_explicit(&wyn__rt.stop_word, memory_order_acquire);
-        if (wyn__alive_estimate() == 0)
-            break;
+        if (wyn__alive_estimate() == 0) {
+            /* A plain thread's spawn may have got in meanwhile: stop
+             * accepting, and if one did, accept again and wait for it too. */
+            stop_accepting();
+            if (wyn__alive_estimate() == 0)
+                break;
+            atomic_store_explicit(&wyn__rt.accepting, 1, memory_order_seq_cst);
+            continue;
+        }
         if (wyn__futex_wait(&wyn__rt.stop_word, seen, deadline) == -ETIMEDOUT &&
             wyn__alive_estimate() != 0) {
             atomic_store_explicit(&wyn__rt.stop_requested, 0, memory_order_seq_cst);
@@ -313,8 +350,10 @@ void wyn_stats_get(wyn_stats *s)
 {
     if (!s)
         return;
-    if (atomic_load_explicit(&wyn__rt.accepting, memory_order_acquire) && wyn__rt.workers)
+    pthread_mutex_lock(&stats_lock);
+    if (wyn__rt.workers)
         collect_stats(s);
     else
         *s = last_stats;
+    pthread_mutex_unlock(&stats_lock);
 }

@@ -63,7 +63,10 @@ struct wyn_co {
     _Atomic uint64_t   wait_word;    /* seq << 1 | claimed */
     int                wake_result;  /* written by the claimer before it readies us */
     intptr_t           wake_data;    /* extra word for the claimer (select: case) */
-    void             (*wait_unlink)(wyn_co *co); /* undo the wait's links (abandon) */
+    /* Undo the wait's links when the coroutine is abandoned at shutdown;
+     * woken: its wait was claimed but it never ran again (do the owner's
+     * post-wake clean-up). Set only while it waits. */
+    void             (*wait_unlink)(wyn_co *co, bool woken);
     void              *wait_obj;     /* what it waits on, for wait_unlink */
     /* --- its deadline timer (timer.c); one wait, so one timer --- */
     int64_t            timer_deadline;
@@ -102,6 +105,7 @@ typedef struct wyn__runtime {
     /* ids handed to workers in blocks */
     _Atomic uint64_t   next_id;
     _Atomic uint64_t   ext_spawned;      /* spawns from non-worker threads */
+    _Atomic long       ext_inflight;     /* non-worker spawns inside the runtime now */
     _Atomic uint64_t   abandoned;
 } wyn__runtime;
 
@@ -206,6 +210,7 @@ uint64_t wyn__alive_estimate(void);
 int      wyn__monitor_start(void);
 void     wyn__monitor_stop(void);
 void     wyn__main_finished(void);
+void     wyn__main_returning(void);   /* main_fn returned: stop starting anything */
 void     wyn__check_stop(void);
 
 static inline int co_state(wyn_co *co)

@@ -180,8 +180,11 @@ static wyn_co *take_local_queue(wyn__worker *w)
 void wyn__enqueue_expired(wyn_co *co)
 {
     wyn__worker *w = wyn__this_worker();
-    if (!w || wyn__rt.debug_migrate) {
-        wyn__enqueue(co, false);
+    /* Beyond the cap, expired coroutines are surplus work others may take
+     * (a deadline shared by many must not pile them on this worker). */
+    if (!w || wyn__rt.debug_migrate ||
+        atomic_load_explicit(&w->local_count, memory_order_relaxed) >= LOCAL_HANDOFF_MAX) {
+        wyn__enqueue_on(w, co, false);
         return;
     }
     local_push(w, co);
@@ -445,7 +448,7 @@ static bool any_work(void)
 static wyn_co *steal_work(wyn__worker *w)
 {
     unsigned n = wyn__rt.nworkers;
-    if (n < 2 || getenv("XNOSTEAL"))
+    if (n < 2)
         return NULL;
     unsigned start = (unsigned)(rng_next(w) % n);
     for (unsigned k = 0; k < n; k++) {
@@ -573,6 +576,8 @@ static void start_running(wyn__worker *w, wyn_co *co)
 void wyn__switch_to(wyn__worker *w, wyn_co *self, wyn_co *next, wyn__after_fn after, void *arg,
                     bool dying)
 {
+    /* errno first: start_running may map a stack, which can set errno. */
+    self->saved_errno = errno_get();
     wyn__ctx *to;
     if (next) {
         start_running(w, next);
@@ -581,7 +586,6 @@ void wyn__switch_to(wyn__worker *w, wyn_co *self, wyn_co *next, wyn__after_fn af
         w->current = NULL;
         to = &w->sched_ctx;
     }
-    self->saved_errno = errno_get();
     wyn__ctx_switch(&self->ctx, to, after, arg, dying);
     /* Resumed, perhaps on another thread: errno's value comes with us. */
     errno_set(self->saved_errno);
@@ -656,6 +660,10 @@ void wyn__worker_main_loop(wyn__worker *w)
     for (;;) {
         wyn_co *co = find_runnable(w);
         if (!co)
+            break;
+        /* main_fn returned meanwhile: nothing is started or resumed again
+         * (the coroutine stays RUNNABLE and is abandoned at teardown). */
+        if (atomic_load_explicit(&wyn__rt.stopping, memory_order_acquire))
             break;
         start_running(w, co);
         wyn__ctx_switch(&w->sched_ctx, &co->ctx, NULL, NULL, false);

@@ -47,11 +47,13 @@ typedef struct size_pool {
     wyn__stack *cold;                         /* trimmed ones: used last */
     uint64_t    count;                        /* both lists */
     uint64_t    low;                          /* fewest idle since the last trim */
+    struct size_pool *next;                   /* extra classes (beyond the array) */
 } size_pool;
 
 static struct {
     pthread_mutex_t  lock;
     size_pool        pools[SIZE_CLASSES];
+    size_pool       *extra;                   /* more sizes: allocated on demand */
     slab            *slabs;
 
     bool             use_madv_guard;
@@ -101,7 +103,7 @@ void wyn__stacks_init(size_t default_size)
     }
 }
 
-/* Pool for `size`, creating its class; NULL if all classes are taken. Lock held. */
+/* Pool for `size`, creating its class; NULL only without memory. Lock held. */
 static size_pool *pool_for(size_t size)
 {
     size_pool *free_class = NULL;
@@ -111,10 +113,28 @@ static size_pool *pool_for(size_t size)
         if (!g.pools[i].size && !free_class)
             free_class = &g.pools[i];
     }
-    if (free_class)
-        free_class->size = size;
+    for (size_pool *p = g.extra; p; p = p->next)
+        if (p->size == size)
+            return p;
+    if (!free_class) {
+        free_class = calloc(1, sizeof *free_class);
+        if (!free_class)
+            return NULL;
+        free_class->next = g.extra;
+        g.extra = free_class;
+    }
+    free_class->size = size;
     return free_class;
 }
+
+/* Every pool, the array's then the extra ones (for trim and fini). */
+static size_pool *pool_next(size_pool *p)
+{
+    if (p >= g.pools && p < g.pools + SIZE_CLASSES - 1)
+        return p + 1;
+    return p == g.pools + SIZE_CLASSES - 1 ? g.extra : p->next;
+}
+#define FOR_EACH_POOL(p) for (size_pool *p = g.pools; p; p = pool_next(p))
 
 /* Map a slab of stacks of `size` and put them all in its pool. Lock held. */
 static int map_slab(size_pool *pool)
@@ -299,8 +319,7 @@ void wyn__stacks_trim(void)
      * the monitor thread, and a spawner that needs a stack meanwhile finds
      * one in its own cache. */
     pthread_mutex_lock(&g.lock);
-    for (int i = 0; i < SIZE_CLASSES; i++) {
-        size_pool *p = &g.pools[i];
+    FOR_EACH_POOL(p) {
         if (!p->size)
             continue;
         uint64_t excess = p->low > POOL_HOT_MAX ? p->low - POOL_HOT_MAX : 0;
@@ -331,11 +350,14 @@ size_t wyn__stacks_fini(void)
 {
     pthread_mutex_lock(&g.lock);
     uint64_t pooled = 0;
-    for (int i = 0; i < SIZE_CLASSES; i++) {
-        pooled += g.pools[i].count;
-        g.pools[i].size = 0;
-        g.pools[i].head = g.pools[i].cold = NULL;
-        g.pools[i].count = g.pools[i].low = 0;
+    FOR_EACH_POOL(p)
+        pooled += p->count;
+    for (int i = 0; i < SIZE_CLASSES; i++)
+        g.pools[i] = (size_pool){0};
+    while (g.extra) {
+        size_pool *p = g.extra;
+        g.extra = p->next;
+        free(p);
     }
     size_t leaked = (size_t)(atomic_load(&g.mapped) - pooled);
     while (g.slabs) {

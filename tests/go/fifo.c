@@ -25,6 +25,10 @@ static void asynch_fifo(void)
     wyn_chan_free(ch);
 }
 
+/* Every chain coroutine is done (its references dropped) before main
+ * returns: returning from main abandons unfinished coroutines, as in Go. */
+static wyn_wg chain_done;
+
 struct chain_args {
     wyn_chan *ch, *in, *out;
     int val;
@@ -42,6 +46,7 @@ static void chain(void *arg)
     wyn_chan_free(a->ch);
     wyn_chan_free(a->in);
     wyn_chan_free(a->out);
+    wyn_wg_done(&chain_done);
 }
 
 /* Thread together a daisy chain to read the elements in sequence. */
@@ -56,6 +61,7 @@ static void synch_fifo(void)
         CHECK(out != NULL);
         /* Each coroutine holds its own reference to each channel it uses. */
         struct chain_args a = {wyn_chan_ref(ch), in, wyn_chan_ref(out), i};
+        wyn_wg_add(&chain_done, 1);
         CHECK_EQ(wyn_spawn_ex(chain, NULL,
                               &(wyn_spawn_opts){.arg_copy = &a, .arg_size = sizeof a}),
                  0);
@@ -76,6 +82,7 @@ static void test_main(void *arg)
     (void)arg;
     asynch_fifo();
     synch_fifo();
+    CHECK_EQ(wyn_wg_wait(&chain_done, WYN_FOREVER), 0);
 }
 
 int main(void)

@@ -9,12 +9,15 @@
  * from the NULL destination). */
 #include "test.h"
 
-/* Each receiver gets its own reference to c and drops it when done. */
+/* Each receiver gets its own reference to c and drops it when done; main
+ * waits for them all (returning from main abandons unfinished coroutines). */
+static wyn_wg receivers_done;
+
 static void recv1(void *arg)
 {
     wyn_chan *c = arg;
     CHECK_EQ(wyn_chan_recv(c, NULL, WYN_FOREVER), 0);
-    wyn_chan_free(c);
+    wyn_chan_free(c);    wyn_wg_done(&receivers_done);
 }
 
 static void recv2(void *arg)
@@ -23,7 +26,7 @@ static void recv2(void *arg)
     wyn_case cs = {c, WYN_RECV, NULL, 0};
     CHECK_EQ(wyn_select(&cs, 1, WYN_FOREVER), 0);
     CHECK_EQ(cs.err, 0);
-    wyn_chan_free(c);
+    wyn_chan_free(c);    wyn_wg_done(&receivers_done);
 }
 
 static void recv3(void *arg)
@@ -35,13 +38,14 @@ static void recv3(void *arg)
     CHECK_EQ(wyn_select(cs, 2, WYN_FOREVER), 0);
     CHECK_EQ(cs[0].err, 0);
     wyn_chan_free(c2);
-    wyn_chan_free(c);
+    wyn_chan_free(c);    wyn_wg_done(&receivers_done);
 }
 
 static void send1(void (*recv)(void *))
 {
     wyn_chan *c = wyn_chan_make(sizeof(int), 0);
     CHECK(c != NULL);
+    wyn_wg_add(&receivers_done, 1);
     CHECK_EQ(wyn_spawn(recv, wyn_chan_ref(c)), 0);
     wyn_yield();
     int one = 1;
@@ -53,6 +57,7 @@ static void send2(void (*recv)(void *))
 {
     wyn_chan *c = wyn_chan_make(sizeof(int), 0);
     CHECK(c != NULL);
+    wyn_wg_add(&receivers_done, 1);
     CHECK_EQ(wyn_spawn(recv, wyn_chan_ref(c)), 0);
     wyn_yield();
     int one = 1;
@@ -66,6 +71,7 @@ static void send3(void (*recv)(void *))
 {
     wyn_chan *c = wyn_chan_make(sizeof(int), 0);
     CHECK(c != NULL);
+    wyn_wg_add(&receivers_done, 1);
     CHECK_EQ(wyn_spawn(recv, wyn_chan_ref(c)), 0);
     wyn_yield();
     wyn_chan *c2 = wyn_chan_make(sizeof(int), 0);
@@ -90,6 +96,7 @@ static void test_main(void *arg)
     send1(recv3);
     send2(recv3);
     send3(recv3);
+    CHECK_EQ(wyn_wg_wait(&receivers_done, WYN_FOREVER), 0);
 }
 
 int main(void)

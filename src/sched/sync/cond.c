@@ -31,8 +31,9 @@ _Static_assert(_Alignof(cond_t) <= _Alignof(wyn_cond), "cond_t alignment");
 
 static inline cond_t *C(wyn_cond *c) { return (cond_t *)(void *)c; }
 
-static void cond_unlink(wyn_co *co)
+static void cond_unlink(wyn_co *co, bool woken)
 {
+    (void)woken;   /* unlinking is right either way */
     wyn__waiter *w = co->wait_obj;
     cond_t *c = w->obj;
     wyn__spin_lock(&c->lock);

@@ -52,7 +52,7 @@ static void clear_waiters_if_empty(mutex_t *m)
 }
 
 /* Abandon hook (runtime teardown): unlink a parked waiter, keep the bits true. */
-static void mutex_unlink(wyn_co *co)
+static void mutex_unlink(wyn_co *co, bool woken)
 {
     wyn__waiter *w = co->wait_obj;
     mutex_t *m = w->obj;
@@ -61,6 +61,9 @@ static void mutex_unlink(wyn_co *co)
         wyn__waitq_remove(&m->q, w);
     clear_waiters_if_empty(m);
     wyn__spin_unlock(&m->lock);
+    /* Handed the mutex but never resumed: give it back, as if it had timed out. */
+    if (woken && co->wake_result == M_OWN)
+        wyn_mutex_unlock((wyn_mutex *)(void *)m);
 }
 
 static int lock_slow(mutex_t *m, int64_t deadline)

@@ -31,8 +31,9 @@ _Static_assert(_Alignof(once_t) <= _Alignof(wyn_once), "once_t alignment");
 
 static inline once_t *O(wyn_once *o) { return (once_t *)(void *)o; }
 
-static void once_unlink(wyn_co *co)
+static void once_unlink(wyn_co *co, bool woken)
 {
+    (void)woken;   /* unlinking is right either way */
     wyn__waiter *w = co->wait_obj;
     once_t *o = w->obj;
     wyn__spin_lock(&o->lock);

@@ -54,8 +54,8 @@ static void dispatch(rwmutex_t *rw, bool readers_first)
     }
 }
 
-/* Abandon hook (runtime teardown): unlink only; wakes nobody. */
-static void rw_unlink(wyn_co *co)
+/* Abandon hook (runtime teardown): unlink; give back a grant never used. */
+static void rw_unlink(wyn_co *co, bool woken)
 {
     wyn__waiter *w = co->wait_obj;
     rwmutex_t *rw = w->obj;
@@ -63,6 +63,13 @@ static void rw_unlink(wyn_co *co)
     if (w->linked)
         wyn__waitq_remove(w->kind == RW_WRITER ? &rw->wq : &rw->rq, w);
     wyn__spin_unlock(&rw->lock);
+    /* Granted but never resumed: give it back, as if it had timed out. */
+    if (woken && co->wake_result == 0) {
+        if (w->kind == RW_WRITER)
+            wyn_rwmutex_unlock((wyn_rwmutex *)(void *)rw);
+        else
+            wyn_rwmutex_runlock((wyn_rwmutex *)(void *)rw);
+    }
 }
 
 static int rw_wait(rwmutex_t *rw, int kind, int64_t deadline)

@@ -26,7 +26,7 @@ _Static_assert(_Alignof(sem_t_) <= _Alignof(wyn_sem), "sem_t_ alignment");
 
 static inline sem_t_ *S(wyn_sem *s) { return (sem_t_ *)(void *)s; }
 
-static void sem_unlink(wyn_co *co)
+static void sem_unlink(wyn_co *co, bool woken)
 {
     wyn__waiter *w = co->wait_obj;
     sem_t_ *s = w->obj;
@@ -34,6 +34,9 @@ static void sem_unlink(wyn_co *co)
     if (w->linked)
         wyn__waitq_remove(&s->q, w);
     wyn__spin_unlock(&s->lock);
+    /* Handed a permit but never resumed: give it back, as if it had timed out. */
+    if (woken && co->wake_result == 0)
+        wyn_sem_release((wyn_sem *)(void *)s);
 }
 
 /* Take a counted permit if there is one. */

@@ -87,7 +87,7 @@ void wyn__spin_wait_free(wyn__spinlock *l)
 static void unlock_spin(void *lock) { wyn__spin_unlock(lock); }
 
 int wyn__waitq_park(wyn__waitq *q, wyn__waiter *w, wyn__spinlock *lock, wyn_co *self,
-                    int64_t deadline, void (*unlink)(wyn_co *), bool front)
+                    int64_t deadline, void (*unlink)(wyn_co *, bool), bool front)
 {
     uint64_t seq = wyn__wait_arm(self);
     w->co = self;

@@ -82,7 +82,7 @@ unsigned wyn__waitq_wake_all(wyn__waitq *q, int result);
  * is the object's abandon hook (self->wait_unlink); it finds w as
  * self->wait_obj. */
 int wyn__waitq_park(wyn__waitq *q, wyn__waiter *w, wyn__spinlock *lock, wyn_co *self,
-                    int64_t deadline, void (*unlink)(wyn_co *), bool front);
+                    int64_t deadline, void (*unlink)(wyn_co *, bool), bool front);
 
 /* Non-cancellable waits (wyn_once_do, the re-lock in wyn_cond_wait).
  *

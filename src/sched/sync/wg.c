@@ -32,8 +32,9 @@ _Static_assert(_Alignof(wg_t) <= _Alignof(wyn_wg), "wg_t alignment");
 
 static inline wg_t *WG(wyn_wg *wg) { return (wg_t *)(void *)wg; }
 
-static void wg_unlink(wyn_co *co)
+static void wg_unlink(wyn_co *co, bool woken)
 {
+    (void)woken;   /* unlinking is right either way */
     wyn__waiter *w = co->wait_obj;
     wg_t *wg = w->obj;
     wyn__spin_lock(&wg->lock);
