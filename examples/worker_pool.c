@@ -46,6 +46,19 @@ static void worker(void *arg)
     wyn_wg_done(&pool.done);
 }
 
+/* Feeds the jobs, then closes the jobs channel: it runs beside the gathering
+ * in main (sending every job first, with both channels bounded, would leave
+ * main and the workers waiting on each other). */
+static void feeder(void *arg)
+{
+    (void)arg;
+    for (int j = 0; j < JOBS; j++) {
+        int job = 1000 + j;
+        wyn_chan_send(pool.jobs, &job, WYN_FOREVER);
+    }
+    wyn_chan_close(pool.jobs);
+}
+
 static void closer(void *arg)
 {
     (void)arg;
@@ -63,11 +76,7 @@ static void main_co(void *arg)
         wyn_spawn(worker, NULL);
     }
     wyn_spawn(closer, NULL);
-    for (int j = 0; j < JOBS; j++) {
-        int job = 1000 + j;
-        wyn_chan_send(pool.jobs, &job, WYN_FOREVER);
-    }
-    wyn_chan_close(pool.jobs);
+    wyn_spawn(feeder, NULL);
 
     long total = 0, expect = 0;
     int got = 0;
