@@ -8,7 +8,8 @@
  *
  *     workload=<name> workers=<W> n=<N> ns_per_op=<float> total_ms=<float> [key=value ...]
  *
- * A figure is the median of R runs (default 5) after one warm-up run, in this process.
+ * A figure is the median of R runs (default 5) after a warm-up (at least one run and
+ * 200 ms), in this process.
  * One wyn_run(.workers = W) holds the warm-up and the timed runs of a figure (as Go's
  * twin runs warm); each workload times itself, so runtime start and stop are not
  * counted. Every workload checks its
@@ -700,10 +701,15 @@ static void run_one(const workload *wl, bench_run *br, long n, unsigned w)
 static void run_all(void *p)
 {
     run_plan *plan = p;
-    for (int r = 0; r <= plan->runs; r++) { /* run 0 is the warm-up */
+    /* Warm-up: at least one run and at least 200 ms, so short workloads are not
+     * timed on a CPU still ramping up (the Go twin does the same). */
+    int64_t warm_start = now_ns();
+    do
         run_one(plan->wl, &plan->last, plan->n, plan->w);
-        if (r > 0)
-            plan->times[r - 1] = plan->last.elapsed_ns;
+    while (now_ns() - warm_start < 200 * 1000 * 1000);
+    for (int r = 0; r < plan->runs; r++) {
+        run_one(plan->wl, &plan->last, plan->n, plan->w);
+        plan->times[r] = plan->last.elapsed_ns;
     }
 }
 

@@ -6,7 +6,7 @@
 //
 //	workload=<name> workers=<W> n=<N> ns_per_op=<float> total_ms=<float> [key=value ...]
 //
-// A figure is the median of R runs after one warm-up run, in this process. Only the
+// A figure is the median of R runs after a warm-up (at least one run and 200 ms), in this process. Only the
 // workload itself is timed (goroutine start-up of the program is not). Every workload
 // checks its own result and the program exits 1 when one is wrong (2 for bad flags).
 // Both twins implement the same algorithm with the same channel capacities, so the
@@ -503,12 +503,17 @@ func main() {
 		n := ns[i]
 		var times []time.Duration
 		var last result
-		for r := 0; r <= *runs; r++ { // run 0 is the warm-up
+		// Warm-up: at least one run and at least 200 ms, so short workloads are
+		// not timed on a CPU still ramping up (the C twin does the same).
+		warmStart := time.Now()
+		for r := 0; r == 0 || time.Since(warmStart) < 200*time.Millisecond; r++ {
+			runtime.GC()
+			last = wl.run(n, w)
+		}
+		for r := 0; r < *runs; r++ {
 			runtime.GC() // start each run from a collected heap, outside the timing
 			last = wl.run(n, w)
-			if r > 0 {
-				times = append(times, last.elapsed)
-			}
+			times = append(times, last.elapsed)
 		}
 		med := median(times)
 		more := ""
