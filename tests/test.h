@@ -104,4 +104,56 @@ static inline void test_expect_death(void (*body)(void), const char *needle)
     CHECK(strstr(out, needle) != NULL);
 }
 
+
+/* ---- helpers shared by the tests ---------------------------------------- */
+#include <stdatomic.h>
+
+#define US (1000LL)
+#define MS (1000 * US)
+#define SEC (1000 * MS)
+
+/* A deadline that only a hang reaches (a test may define its own length). */
+#ifndef WYN_TEST_WATCHDOG_SEC
+#define WYN_TEST_WATCHDOG_SEC 10
+#endif
+static inline int64_t watchdog(void) { return wyn_deadline(WYN_TEST_WATCHDOG_SEC * SEC); }
+
+/* go fn(arg), keeping a join handle. */
+static inline wyn_co *go_join(void (*fn)(void *), void *arg)
+{
+    wyn_co *h = NULL;
+    wyn_spawn_opts o = {0};
+    o.join = &h;
+    CHECK_EQ(wyn_spawn_ex(fn, arg, &o), 0);
+    CHECK(h != NULL);
+    return h;
+}
+
+static inline void join_ok(wyn_co *h) { CHECK_EQ(wyn_join(h, watchdog()), 0); }
+
+/* Yield until *flag reaches want (cooperative: a plain spin would keep the
+ * worker, and at one worker nobody else would ever run). */
+static inline void await_flag(atomic_int *flag, int want)
+{
+    int64_t end = watchdog();
+    while (atomic_load(flag) < want) {
+        CHECK(wyn_now() < end);
+        wyn_yield();
+    }
+}
+
+/* Run one named test case of a program, saying which on stderr. */
+#define RUN(t)                                 \
+    do {                                       \
+        fprintf(stderr, "== %s\n", #t);        \
+        t();                                   \
+    } while (0)
+
+/* A small deterministic generator (LCG) for test choices. */
+static inline uint64_t rng_next(uint64_t *s)
+{
+    *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+    return *s >> 33;
+}
+
 #endif

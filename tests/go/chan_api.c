@@ -21,7 +21,6 @@
 
 #include <stdatomic.h>
 
-#define MS (1000LL * 1000)
 
 static void recv_discard(void *arg)
 {

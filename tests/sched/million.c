@@ -70,12 +70,19 @@ static void body(void *arg)
     quiesce(&c);
     static const char end[] = "million: done\n";
     CHECK(write(2, end, sizeof end - 1) > 0);
-    CHECK_EQ(c.stacks_mapped, b.stacks_mapped);
-    printf("stacks mapped: %" PRIu64 " after the first million, %" PRIu64 " after the second\n",
-           a.stacks_mapped, b.stacks_mapped);
-    if (b.stacks_mapped > a.stacks_mapped) {
-        fprintf(stderr, "the second million mapped %" PRIu64 " more stacks (pools not reused)\n",
-                b.stacks_mapped - a.stacks_mapped);
+    printf("stacks mapped: %" PRIu64 " after the first million, %" PRIu64 " after the second, %"
+           PRIu64 " after the third\n", a.stacks_mapped, b.stacks_mapped, c.stacks_mapped);
+    /* Warm pools map no more stacks. Each worker may keep up to 64 idle stacks
+     * in its own cache, so with many workers a later round whose load lands
+     * differently can find the shared pool empty while other caches hold
+     * stacks: up to two workers that never happened here; beyond that the
+     * growth must stay within what the caches can hold (one 25-stack slab
+     * per worker). */
+    unsigned workers = a.workers;
+    uint64_t allowed = workers <= 2 ? 0 : (uint64_t)workers * 25;
+    if (c.stacks_mapped - a.stacks_mapped > allowed) {
+        fprintf(stderr, "later millions mapped %" PRIu64 " more stacks (pools not reused)\n",
+                c.stacks_mapped - a.stacks_mapped);
         CHECK(!"pools warm");
     }
     CHECK_EQ(b.spawned - a.spawned, n);

@@ -17,7 +17,6 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#define MS (1000LL * 1000)
 #define LATE_MAX (2000 * MS)
 
 static void check_not_early(int64_t deadline, int64_t woke, const char *what)

@@ -16,42 +16,11 @@
 
 #include "test.h"
 
-#define US (1000LL)
-#define MS (1000 * US)
-#define SEC (1000 * MS)
 
-/* A deadline that only a hang reaches. */
-static int64_t watchdog(void) { return wyn_deadline(10 * SEC); }
 
-/* go fn(arg), keeping a join handle. */
-static wyn_co *go_join(void (*fn)(void *), void *arg)
-{
-    wyn_co *h = NULL;
-    wyn_spawn_opts o = {0};
-    o.join = &h;
-    CHECK_EQ(wyn_spawn_ex(fn, arg, &o), 0);
-    CHECK(h != NULL);
-    return h;
-}
 
-static void join_ok(wyn_co *h) { CHECK_EQ(wyn_join(h, watchdog()), 0); }
 
-/* Yield until *flag reaches want (cooperative: a plain spin would keep the
- * worker, and at one worker nobody else would ever run). */
-static void await_flag(atomic_int *flag, int want)
-{
-    int64_t end = watchdog();
-    while (atomic_load(flag) < want) {
-        CHECK(wyn_now() < end);
-        wyn_yield();
-    }
-}
 
-static uint64_t rng_next(uint64_t *s)
-{
-    *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
-    return *s >> 33;
-}
 
 /* ---- Go: TestMutex / HammerMutex ------------------------------------------ */
 
@@ -506,11 +475,6 @@ static void death_unlock2(void) { test_run(misuse_unlock2, NULL); }
 
 /* ---- driver --------------------------------------------------------------- */
 
-#define RUN(t)                                 \
-    do {                                       \
-        fprintf(stderr, "== %s\n", #t);        \
-        t();                                   \
-    } while (0)
 
 static void all(void *arg)
 {

@@ -17,38 +17,11 @@
 
 #include "test.h"
 
-#define US (1000LL)
-#define MS (1000 * US)
-#define SEC (1000 * MS)
 
-static int64_t watchdog(void) { return wyn_deadline(10 * SEC); }
 
-static wyn_co *go_join(void (*fn)(void *), void *arg)
-{
-    wyn_co *h = NULL;
-    wyn_spawn_opts o = {0};
-    o.join = &h;
-    CHECK_EQ(wyn_spawn_ex(fn, arg, &o), 0);
-    CHECK(h != NULL);
-    return h;
-}
 
-static void join_ok(wyn_co *h) { CHECK_EQ(wyn_join(h, watchdog()), 0); }
 
-static void await_flag(atomic_int *flag, int want)
-{
-    int64_t end = watchdog();
-    while (atomic_load(flag) < want) {
-        CHECK(wyn_now() < end);
-        wyn_yield();
-    }
-}
 
-static uint64_t rng_next(uint64_t *s)
-{
-    *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
-    return *s >> 33;
-}
 
 /* Take every permit there is without waiting; return how many. */
 static int drain(wyn_sem *s)
@@ -523,11 +496,6 @@ static void test_sem_many_waiters_lost_wakeup(void)
 
 /* ---- driver --------------------------------------------------------------- */
 
-#define RUN(t)                                 \
-    do {                                       \
-        fprintf(stderr, "== %s\n", #t);        \
-        t();                                   \
-    } while (0)
 
 static void all(void *arg)
 {

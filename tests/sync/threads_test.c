@@ -14,25 +14,12 @@
 #include <stdbool.h>
 #include <time.h>
 
+#define WYN_TEST_WATCHDOG_SEC 20
 #include "test.h"
 
-#define US (1000LL)
-#define MS (1000 * US)
-#define SEC (1000 * MS)
 
-static int64_t watchdog(void) { return wyn_deadline(20 * SEC); }
 
-static wyn_co *go_join(void (*fn)(void *), void *arg)
-{
-    wyn_co *h = NULL;
-    wyn_spawn_opts o = {0};
-    o.join = &h;
-    CHECK_EQ(wyn_spawn_ex(fn, arg, &o), 0);
-    CHECK(h != NULL);
-    return h;
-}
 
-static void join_ok(wyn_co *h) { CHECK_EQ(wyn_join(h, watchdog()), 0); }
 
 static pthread_t thread(void *(*fn)(void *), void *arg)
 {
@@ -435,11 +422,6 @@ static void test_once_mixed(void)
 
 /* ---- driver --------------------------------------------------------------- */
 
-#define RUN(t)                                 \
-    do {                                       \
-        fprintf(stderr, "== %s\n", #t);        \
-        t();                                   \
-    } while (0)
 
 int main(void)
 {

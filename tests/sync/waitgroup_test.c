@@ -14,32 +14,10 @@
 
 #include "test.h"
 
-#define US (1000LL)
-#define MS (1000 * US)
-#define SEC (1000 * MS)
 
-static int64_t watchdog(void) { return wyn_deadline(10 * SEC); }
 
-static wyn_co *go_join(void (*fn)(void *), void *arg)
-{
-    wyn_co *h = NULL;
-    wyn_spawn_opts o = {0};
-    o.join = &h;
-    CHECK_EQ(wyn_spawn_ex(fn, arg, &o), 0);
-    CHECK(h != NULL);
-    return h;
-}
 
-static void join_ok(wyn_co *h) { CHECK_EQ(wyn_join(h, watchdog()), 0); }
 
-static void await_flag(atomic_int *flag, int want)
-{
-    int64_t end = watchdog();
-    while (atomic_load(flag) < want) {
-        CHECK(wyn_now() < end);
-        wyn_yield();
-    }
-}
 
 /* ---- Go: TestWaitGroup ---------------------------------------------------- */
 
@@ -409,11 +387,6 @@ static void death_add(void) { test_run(misuse_add, NULL); }
 
 /* ---- driver --------------------------------------------------------------- */
 
-#define RUN(t)                                 \
-    do {                                       \
-        fprintf(stderr, "== %s\n", #t);        \
-        t();                                   \
-    } while (0)
 
 static void all(void *arg)
 {
