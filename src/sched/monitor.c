@@ -64,7 +64,7 @@ static void *monitor_main(void *arg)
         int64_t now = wyn_now();
         if (wyn__rt.monitor_rescue) {
             if (atomic_load_explicit(&wyn__timer_next, memory_order_relaxed) <= now)
-                did |= wyn__timers_fire(NULL, now) > 0;
+                did |= wyn__timers_fire(now) > 0;
             did |= rescue_stranded();
         }
         if (now - last_trim >= TRIM_PERIOD_NS) {

@@ -184,10 +184,9 @@ void    wyn__timers_init(void);
 void    wyn__timers_fini(void);
 void    wyn__timer_add(wyn_co *co, uint64_t seq, int64_t deadline);
 void    wyn__timer_del(wyn_co *co);
-/* Fire due timers; readied coroutines go onto `w`'s deque (or the global
- * queue if w is NULL). Returns how many fired. */
-int     wyn__timers_fire(wyn__worker *w, int64_t now);
-int64_t wyn__timers_next(void);               /* earliest deadline or INT64_MAX */
+/* Fire due timers; readied coroutines go to the calling worker's local queue
+ * (or the global queue off the workers). Returns how many fired. */
+int     wyn__timers_fire(int64_t now);
 extern _Atomic int64_t wyn__timer_next;
 
 /* Tell idle workers a timer was added (worker.c): kicks the timer sleeper. */

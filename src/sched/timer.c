@@ -38,8 +38,6 @@ void wyn__timers_fini(void)
     atomic_store(&wyn__timer_next, INT64_MAX);
 }
 
-int64_t wyn__timers_next(void) { return atomic_load_explicit(&wyn__timer_next, memory_order_acquire); }
-
 static void place(int64_t i, wyn_co *co)
 {
     T.heap[i] = co;
@@ -131,9 +129,8 @@ void wyn__timer_del(wyn_co *co)
     wyn__spin_unlock(&T.lock);
 }
 
-int wyn__timers_fire(wyn__worker *w, int64_t now)
+int wyn__timers_fire(int64_t now)
 {
-    (void)w;   /* wyn__ready queues on the calling worker, or globally off-worker */
     enum { BATCH = 64 };
     wyn_co  *due[BATCH];
     uint64_t seqs[BATCH];

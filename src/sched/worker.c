@@ -259,7 +259,7 @@ static wyn_co *take_local(wyn__worker *w)
         if (next != INT64_MAX) {
             int64_t now = wyn_now();
             if (next <= now)
-                wyn__timers_fire(w, now);
+                wyn__timers_fire(now);
         }
     }
     if (unlikely(--w->fair_countdown == 0)) {    /* every 61st round */
@@ -499,7 +499,7 @@ static wyn_co *find_runnable(wyn__worker *w)
             co = global_take(w);
         if (!co) {
             int64_t next = atomic_load_explicit(&wyn__timer_next, memory_order_relaxed);
-            if (next != INT64_MAX && next <= wyn_now() && wyn__timers_fire(w, wyn_now()) > 0)
+            if (next != INT64_MAX && next <= wyn_now() && wyn__timers_fire(wyn_now()) > 0)
                 continue;
         }
         if (!co && !w->spinning) {

@@ -188,7 +188,6 @@ static int map_slab(size_pool *pool)
         wyn__stack *s = &db->stacks[i];
         s->lo = (char *)base + i * stride + WYN_STACK_GUARD;
         s->size = size;
-        s->cold = false;
         sl->valgrind_ids[i] = VALGRIND_STACK_REGISTER(s->lo, (char *)s->lo + size);
         s->next = pool->head;
         pool->head = s;
@@ -212,7 +211,6 @@ static wyn__stack *pool_take(size_t size, unsigned want, unsigned *got)
             wyn__stack **from = pool->head ? &pool->head : &pool->cold;
             wyn__stack *s = *from;
             *from = s->next;
-            s->cold = false;   /* it is about to be touched again */
             s->next = head;
             head = s;
             n++;
@@ -331,7 +329,6 @@ void wyn__stacks_trim(void)
             wyn__stack *s = *link;
             *link = s->next;
             (void)madvise(s->lo, s->size, MADV_DONTNEED);
-            s->cold = true;
             s->next = p->cold;
             p->cold = s;
         }

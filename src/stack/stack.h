@@ -17,7 +17,6 @@ typedef struct wyn__stack {
     struct wyn__stack *next;   /* pool link while idle */
     void  *lo;                 /* lowest usable byte; the guard is [lo - GUARD, lo) */
     size_t size;               /* usable bytes (whole pages) */
-    bool   cold;               /* pages handed back with MADV_DONTNEED while pooled */
 } wyn__stack;
 
 /* A worker's private cache of default-size stacks. Only its owner pushes and
