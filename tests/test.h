@@ -142,6 +142,33 @@ static inline void await_flag(atomic_int *flag, int want)
     }
 }
 
+/* Tracked spawns: test_go is wyn_spawn, and test_wait_all waits until every
+ * coroutine test_go started has returned. Tests call it before main returns,
+ * since returning from main abandons unfinished coroutines (as in Go), and a
+ * helper that drops a channel reference as its last act would leak it. */
+static wyn_wg test_tracked;
+struct test_go_arg {
+    void (*fn)(void *);
+    void *arg;
+};
+static inline void test_go_entry(void *p)
+{
+    struct test_go_arg *a = p;
+    a->fn(a->arg);
+    wyn_wg_done(&test_tracked);
+}
+static inline int test_go(void (*fn)(void *), void *arg)
+{
+    struct test_go_arg a = {fn, arg};
+    wyn_wg_add(&test_tracked, 1);
+    int rc = wyn_spawn_ex(test_go_entry, NULL,
+                          &(wyn_spawn_opts){.arg_copy = &a, .arg_size = sizeof a});
+    if (rc != 0)
+        wyn_wg_done(&test_tracked);
+    return rc;
+}
+static inline void test_wait_all(void) { CHECK_EQ(wyn_wg_wait(&test_tracked, watchdog()), 0); }
+
 /* Run one named test case of a program, saying which on stderr. */
 #define RUN(t)                                 \
     do {                                       \

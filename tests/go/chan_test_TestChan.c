@@ -229,7 +229,7 @@ static void test_main(void *arg)
              * FIFO order. */
             wyn_chan *c = wyn_chan_make(sizeof(int), cap);
             CHECK(c != NULL);
-            CHECK_EQ(wyn_spawn(send_100, wyn_chan_ref(c)), 0);
+            CHECK_EQ(test_go(send_100, wyn_chan_ref(c)), 0);
             for (int i = 0; i < 100; i++) {
                 int v = -1;
                 CHECK_EQ(wyn_chan_recv(c, &v, WYN_FOREVER), 0);
@@ -240,7 +240,7 @@ static void test_main(void *arg)
             }
 
             /* Same, but using recv2. */
-            CHECK_EQ(wyn_spawn(send_100, wyn_chan_ref(c)), 0);
+            CHECK_EQ(test_go(send_100, wyn_chan_ref(c)), 0);
             for (int i = 0; i < 100; i++) {
                 int v = -1;
                 int rc = wyn_chan_recv(c, &v, WYN_FOREVER);
@@ -257,7 +257,7 @@ static void test_main(void *arg)
             /* Send 1000 integers in 4 coroutines, ensure that we receive what
              * we send. */
             for (int p = 0; p < P; p++)
-                CHECK_EQ(wyn_spawn(send_L, wyn_chan_ref(c)), 0);
+                CHECK_EQ(test_go(send_L, wyn_chan_ref(c)), 0);
             wyn_chan *done = wyn_chan_make(sizeof(int *), 0);
             CHECK(done != NULL);
             for (int p = 0; p < P; p++) {
@@ -302,6 +302,7 @@ static void test_main(void *arg)
             wyn_chan_free(c);
         }
     }
+    test_wait_all();   /* senders drop their references as their last act */
 }
 
 int main(void)
