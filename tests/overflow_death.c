@@ -80,34 +80,6 @@ static void null_main(void *arg)
     wyn_join(h, WYN_FOREVER);
 }
 
-/* Run body in a child with stderr captured; return its wait status. */
-static int run_child(void (*body)(void), char *out, size_t cap)
-{
-    int fds[2];
-    CHECK(pipe(fds) == 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        dup2(fds[1], 2);
-        close(fds[0]);
-        close(fds[1]);
-        body();
-        fprintf(stderr, "child body returned\n");
-        _exit(0);
-    }
-    close(fds[1]);
-    size_t len = 0;
-    ssize_t r;
-    while (len < cap - 1 && (r = read(fds[0], out + len, cap - 1 - len)) > 0)
-        len += (size_t)r;
-    out[len] = 0;
-    close(fds[0]);
-    int status = 0;
-    CHECK(waitpid(pid, &status, 0) == pid);
-    return status;
-}
-
 static void null_body(void)
 {
     no_core();
@@ -128,7 +100,7 @@ int main(void)
      * child with SIGSEGV (under ASan or TSan, the sanitizer's own SEGV report
      * ends it instead), never with wyn's overflow report or SIGABRT. */
     static char out[65536];
-    int status = run_child(null_body, out, sizeof out);
+    int status = test_run_child(null_body, out, sizeof out);
     fprintf(stderr, "--- NULL-dereference child stderr ---\n%s--- end ---\n", out);
     CHECK(strstr(out, "overflowed") == NULL);
     if (strstr(out, "Sanitizer: SEGV")) {

@@ -71,10 +71,9 @@ static inline void test_run(void (*fn)(void *), void *arg)
     }
 }
 
-/* Death test: run body() in a forked child with stderr captured; pass only if
- * the child died of SIGABRT and its stderr contains `needle`. The child's
- * output is echoed so a failure shows what it printed. */
-static inline void test_expect_death(void (*body)(void), const char *needle)
+/* Run body() in a forked child with its stderr captured into out (cap bytes,
+ * NUL-terminated); return the child's wait status. */
+static inline int test_run_child(void (*body)(void), char *out, size_t cap)
 {
     int fds[2];
     CHECK(pipe(fds) == 0);
@@ -86,24 +85,32 @@ static inline void test_expect_death(void (*body)(void), const char *needle)
         close(fds[0]);
         close(fds[1]);
         body();
-        fprintf(stderr, "death test body returned\n");
+        fprintf(stderr, "child body returned\n");
         _exit(0);
     }
     close(fds[1]);
-    static char out[65536];
     size_t len = 0;
     ssize_t r;
-    while (len < sizeof out - 1 && (r = read(fds[0], out + len, sizeof out - 1 - len)) > 0)
+    while (len < cap - 1 && (r = read(fds[0], out + len, cap - 1 - len)) > 0)
         len += (size_t)r;
     out[len] = 0;
     close(fds[0]);
     int status = 0;
     CHECK(waitpid(pid, &status, 0) == pid);
+    return status;
+}
+
+/* Death test: pass only if body() (run in a child) died of SIGABRT and its
+ * stderr contains `needle`. The child's output is echoed so a failure shows
+ * what it printed. */
+static inline void test_expect_death(void (*body)(void), const char *needle)
+{
+    static char out[65536];
+    int status = test_run_child(body, out, sizeof out);
     fprintf(stderr, "--- child stderr ---\n%s--- end ---\n", out);
     CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
     CHECK(strstr(out, needle) != NULL);
 }
-
 
 /* ---- helpers shared by the tests ---------------------------------------- */
 #include <stdatomic.h>
