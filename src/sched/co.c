@@ -283,6 +283,7 @@ wyn_co *wyn__self(void)
 
 static uint64_t new_id(wyn__worker *w)
 {
+    /* relaxed: ids need only be unique, which the RMW gives in any order. */
     if (!w)
         return atomic_fetch_add_explicit(&wyn__rt.next_id, 1, memory_order_relaxed);
     if (w->id_next == w->id_end) {
@@ -326,12 +327,14 @@ static int spawn_on(wyn__worker *w, void (*fn)(void *), void *arg, const wyn_spa
     /* The queue push below publishes the record (release); spawn happens
      * before the coroutine starts. */
     if (w) {
+        /* release: pairs with wyn__alive_estimate's acquire loads (wyn_stop). */
         atomic_store_explicit(&w->st_spawned,
                               atomic_load_explicit(&w->st_spawned, memory_order_relaxed) + 1,
-                              memory_order_relaxed);
+                              memory_order_release);
         wyn__deque_push(&w->dq, co);
     } else {
-        atomic_fetch_add_explicit(&wyn__rt.ext_spawned, 1, memory_order_relaxed);
+        /* release: as st_spawned above. */
+        atomic_fetch_add_explicit(&wyn__rt.ext_spawned, 1, memory_order_release);
         wyn__global_push(co);
     }
     wyn__wakep();
@@ -382,9 +385,11 @@ static void after_exit(wyn__ctx *from, void *arg)
     wyn__ctx_destroy(&co->ctx);
     wyn__stack_put(&w->stacks, co->stack);
     co->stack = NULL;
+    /* release: a wyn_stop that sees this finish (acquire, in
+     * wyn__alive_estimate) also sees every spawn that happened before it. */
     atomic_store_explicit(&w->st_finished,
                           atomic_load_explicit(&w->st_finished, memory_order_relaxed) + 1,
-                          memory_order_relaxed);
+                          memory_order_release);
     if (co->is_main) {
         wyn__record_free(w, co);
         wyn__main_finished();
@@ -430,8 +435,10 @@ static void join_unlink(wyn_co *self, bool woken)
     (void)woken;   /* unlinking is right either way: the CAS fails if it finished */
     wyn_co *co = self->wait_obj;
     uintptr_t expect = (uintptr_t)self;
+    /* relaxed: nothing is published by taking our name back, and an RMW
+     * never breaks the exit step's release sequence on join_word. */
     atomic_compare_exchange_strong_explicit(&co->join_word, &expect, JW_HELD,
-                                            memory_order_acq_rel, memory_order_relaxed);
+                                            memory_order_relaxed, memory_order_relaxed);
 }
 
 int wyn_join(wyn_co *co, int64_t deadline)

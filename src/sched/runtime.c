@@ -104,7 +104,8 @@ uint64_t wyn__alive_estimate(void)
 {
     /* Finished counts first, then spawned: a coroutine alive while we read
      * is counted in spawned and not in finished, so a live one never makes
-     * this 0 (acquire: a spawn that happened before a finish we saw is seen). */
+     * this 0 (acquire: pairs with the release stores of the counters, so a
+     * spawn that happened before a finish we saw is seen too). */
     uint64_t fin = 0, sp = 0;
     for (unsigned i = 0; i < wyn__rt.nworkers; i++)
         fin += atomic_load_explicit(&wyn__rt.workers[i]->st_finished, memory_order_acquire);

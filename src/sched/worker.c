@@ -498,9 +498,13 @@ static wyn_co *find_runnable(wyn__worker *w)
         if (!co)
             co = global_take(w);
         if (!co) {
+            /* relaxed: a hint; firing takes the heap lock and looks again. */
             int64_t next = atomic_load_explicit(&wyn__timer_next, memory_order_relaxed);
-            if (next != INT64_MAX && next <= wyn_now() && wyn__timers_fire(wyn_now()) > 0)
-                continue;
+            if (next != INT64_MAX) {
+                int64_t now = wyn_now();
+                if (next <= now && wyn__timers_fire(now) > 0)
+                    continue;
+            }
         }
         if (!co && !w->spinning) {
             int busy = (int)wyn__rt.nworkers - atomic_load_explicit(&wyn__rt.nidle, memory_order_relaxed);

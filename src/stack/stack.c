@@ -58,6 +58,8 @@ static struct {
 
     bool             use_madv_guard;
     size_t           default_size;
+    /* Statistics only (wyn_stats_get, teardown's leak check after the
+     * workers are joined): relaxed updates, no ordering depends on them. */
     _Atomic uint64_t mapped;                  /* stacks in all slabs */
     _Atomic uint64_t pooled_shared;           /* idle in the shared pools */
 } g = {.lock = PTHREAD_MUTEX_INITIALIZER};
