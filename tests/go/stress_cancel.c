@@ -45,15 +45,6 @@ struct victim {
     int rc;
 };
 
-static uint64_t rnd(uint64_t *s)
-{
-    uint64_t x = *s;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *s = x;
-}
-
 static void got(const struct item *it)
 {
     CHECK_EQ(it->round, round_no);
@@ -189,34 +180,34 @@ static void test_main(void *arg)
     long rounds = scaled(20000, 100);
     for (long r = 0; r < rounds; r++) {
         round_no = (uint32_t)r + 1;
-        ch = wyn_chan_make(sizeof(struct item), (size_t)(rnd(&rs) % 2));
+        ch = wyn_chan_make(sizeof(struct item), (size_t)(rng_next(&rs) % 2));
         CHECK(ch != NULL);
         for (int i = 0; i < IDS; i++) {
             atomic_store(&sent_ok[i], 0);
             atomic_store(&recv_count[i], 0);
         }
-        int nv = 1 + (int)(rnd(&rs) % MAXV);
-        int nh = (int)(rnd(&rs) % (MAXH + 1));
+        int nv = 1 + (int)(rng_next(&rs) % MAXV);
+        int nh = (int)(rng_next(&rs) % (MAXH + 1));
         struct victim vs[MAXV];
         struct helper hs[MAXH];
         wyn_co *vh[MAXV], *hh[MAXH];
         int ncancel = 0;
         for (int i = 0; i < nv; i++) {
-            vs[i] = (struct victim){(int)(rnd(&rs) % 3), (uint32_t)i, rnd(&rs) % 2 == 0, 1};
+            vs[i] = (struct victim){(int)(rng_next(&rs) % 3), (uint32_t)i, rng_next(&rs) % 2 == 0, 1};
             ncancel += vs[i].will_cancel;
         }
         if (ncancel == 0)
-            vs[rnd(&rs) % (uint64_t)nv].will_cancel = true;
+            vs[rng_next(&rs) % (uint64_t)nv].will_cancel = true;
         for (int i = 0; i < nh; i++)
-            hs[i] = (struct helper){(uint32_t)(MAXV + i), (int)(rnd(&rs) % 2),
-                                    (int64_t)(rnd(&rs) % 50001)};
+            hs[i] = (struct helper){(uint32_t)(MAXV + i), (int)(rng_next(&rs) % 2),
+                                    (int64_t)(rng_next(&rs) % 50001)};
 
         for (int i = 0; i < nv; i++)
             CHECK_EQ(wyn_spawn_ex(victim, &vs[i], &(wyn_spawn_opts){.join = &vh[i]}), 0);
         for (int i = 0; i < nh; i++)
             CHECK_EQ(wyn_spawn_ex(helper, &hs[i], &(wyn_spawn_opts){.join = &hh[i]}), 0);
 
-        uint64_t d = rnd(&rs);
+        uint64_t d = rng_next(&rs);
         if (d % 4 == 0)
             wyn_sleep((int64_t)((d >> 2) % 20001));
         else

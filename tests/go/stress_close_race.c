@@ -37,15 +37,6 @@ static atomic_int closes_ok;
 static atomic_int closer_rc[2]; /* 1: has not closed yet */
 static wyn_wg wg;
 
-static uint64_t rnd(uint64_t *s)
-{
-    uint64_t x = *s;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *s = x;
-}
-
 static void got(const struct item *it)
 {
     CHECK_EQ(it->round, round_no);
@@ -181,7 +172,7 @@ static void closer(void *arg)
 {
     int who = (int)((uintptr_t)arg & 1);
     uint64_t rs = (uint64_t)(uintptr_t)arg >> 1; /* odd: a valid xorshift seed */
-    uint64_t r = rnd(&rs);
+    uint64_t r = rng_next(&rs);
     if (r % 3 == 0)
         wyn_sleep((int64_t)(r >> 8) % 20000);
     else
@@ -205,7 +196,7 @@ static void test_main(void *arg)
     long rounds = scaled(20000, 100);
     for (long r = 0; r < rounds; r++) {
         round_no = (uint32_t)r + 1;
-        ch = wyn_chan_make(sizeof(struct item), (size_t)(rnd(&rs) % 4));
+        ch = wyn_chan_make(sizeof(struct item), (size_t)(rng_next(&rs) % 4));
         CHECK(ch != NULL);
         for (int i = 0; i < IDS; i++) {
             atomic_store(&status[i], PENDING);
@@ -225,10 +216,10 @@ static void test_main(void *arg)
             fns[n] = receiver, args[n++] = NULL;
         for (int i = 0; i < 2; i++) { /* the low bit of the seed says which closer it is */
             atomic_store(&closer_rc[i], 1);
-            fns[n] = closer, args[n++] = (void *)(uintptr_t)((rnd(&rs) << 1 | 1) << 1 | (uint64_t)i);
+            fns[n] = closer, args[n++] = (void *)(uintptr_t)((rng_next(&rs) << 1 | 1) << 1 | (uint64_t)i);
         }
         for (int i = n - 1; i > 0; i--) {
-            int j = (int)(rnd(&rs) % (uint64_t)(i + 1));
+            int j = (int)(rng_next(&rs) % (uint64_t)(i + 1));
             void (*tf)(void *) = fns[i];
             void *ta = args[i];
             fns[i] = fns[j], args[i] = args[j];

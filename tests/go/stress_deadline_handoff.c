@@ -38,18 +38,9 @@ static atomic_uchar *status;
 static atomic_uchar *recv_count;
 static wyn_wg senders_wg, receivers_wg;
 
-static uint64_t rnd(uint64_t *s)
-{
-    uint64_t x = *s;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *s = x;
-}
-
 static int64_t tiny_deadline(uint64_t *s)
 {
-    uint64_t r = rnd(s);
+    uint64_t r = rng_next(s);
     if (r % 8 == 0)
         return wyn_deadline((int64_t)((r >> 3) % 1000000));
     return wyn_deadline((int64_t)((r >> 3) % 20001)); /* 0 .. 20 µs */
@@ -73,15 +64,15 @@ static void sender(void *arg)
         uint32_t id = (uint32_t)(s * per + k);
         struct item it = {id, check_of(id)};
         int ok;
-        if (rnd(&rs) % 2) /* let receivers wait, so that their deadlines expire */
-            wyn_sleep((int64_t)(rnd(&rs) % 20000));
-        if (rnd(&rs) % 2) {
-            int rc = wyn_chan_send(chans[rnd(&rs) % NCH], &it, tiny_deadline(&rs));
+        if (rng_next(&rs) % 2) /* let receivers wait, so that their deadlines expire */
+            wyn_sleep((int64_t)(rng_next(&rs) % 20000));
+        if (rng_next(&rs) % 2) {
+            int rc = wyn_chan_send(chans[rng_next(&rs) % NCH], &it, tiny_deadline(&rs));
             CHECK(rc == 0 || rc == -ETIMEDOUT);
             ok = rc == 0;
         } else {
-            wyn_case cs[2] = {{chans[rnd(&rs) % NCH], WYN_SEND, &it, 1},
-                              {chans[rnd(&rs) % NCH], WYN_SEND, &it, 1}};
+            wyn_case cs[2] = {{chans[rng_next(&rs) % NCH], WYN_SEND, &it, 1},
+                              {chans[rng_next(&rs) % NCH], WYN_SEND, &it, 1}};
             int rc = wyn_select(cs, 2, tiny_deadline(&rs));
             if (rc == -ETIMEDOUT) {
                 CHECK_EQ(cs[0].err, 1);
@@ -109,9 +100,9 @@ static void mixed(void *arg)
         uint32_t id = (uint32_t)(s * per + k);
         struct item it = {id, check_of(id)};
         struct item in = {0xffffffffu, 0};
-        wyn_case cs[3] = {{chans[rnd(&rs) % NCH], WYN_RECV, &in, 1},
-                          {chans[rnd(&rs) % NCH], WYN_SEND, &it, 1},
-                          {chans[rnd(&rs) % NCH], WYN_RECV, &in, 1}};
+        wyn_case cs[3] = {{chans[rng_next(&rs) % NCH], WYN_RECV, &in, 1},
+                          {chans[rng_next(&rs) % NCH], WYN_SEND, &it, 1},
+                          {chans[rng_next(&rs) % NCH], WYN_RECV, &in, 1}};
         int rc = wyn_select(cs, 3, tiny_deadline(&rs));
         if (rc == -ETIMEDOUT) {
             for (int j = 0; j < 3; j++)
@@ -143,10 +134,10 @@ static void receiver(void *arg)
     int closed[NCH] = {0}, nclosed = 0;
     while (nclosed < NCH) {
         struct item it = {0xffffffffu, 0};
-        int a = (int)(rnd(&rs) % NCH);
-        if (rnd(&rs) % 2) /* let senders wait, so that their deadlines expire */
-            wyn_sleep((int64_t)(rnd(&rs) % 20000));
-        if (rnd(&rs) % 2) {
+        int a = (int)(rng_next(&rs) % NCH);
+        if (rng_next(&rs) % 2) /* let senders wait, so that their deadlines expire */
+            wyn_sleep((int64_t)(rng_next(&rs) % 20000));
+        if (rng_next(&rs) % 2) {
             int rc = wyn_chan_recv(chans[a], &it, tiny_deadline(&rs));
             if (rc == -ETIMEDOUT) {
                 CHECK_EQ(it.id, 0xffffffffu);
@@ -162,7 +153,7 @@ static void receiver(void *arg)
             CHECK_EQ(rc, 0);
             got(&it);
         } else {
-            int b = (int)(rnd(&rs) % NCH);
+            int b = (int)(rng_next(&rs) % NCH);
             wyn_case cs[2] = {{chans[a], WYN_RECV, &it, 1}, {chans[b], WYN_RECV, &it, 1}};
             int rc = wyn_select(cs, 2, tiny_deadline(&rs));
             if (rc == -ETIMEDOUT) {

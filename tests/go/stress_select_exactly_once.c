@@ -43,18 +43,9 @@ static atomic_long remaining;
 static wyn_chan *all_done; /* gets one value when remaining reaches 0 */
 static wyn_wg senders_wg, receivers_wg;
 
-static uint64_t rnd(uint64_t *s)
-{
-    uint64_t x = *s;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *s = x;
-}
-
 static wyn_chan *rchan(uint64_t *s)
 {
-    return chans[rnd(s) % NCH];
+    return chans[rng_next(s) % NCH];
 }
 
 static void got(const struct item *it)
@@ -77,7 +68,7 @@ static void sender(void *arg)
     for (long k = 0; k < per_sender; k++) {
         uint32_t id = (uint32_t)(s * per_sender + k);
         struct item it = {id, check_of(id)};
-        switch (rnd(&rs) % 4) {
+        switch (rng_next(&rs) % 4) {
         case 0: /* plain blocking send */
             CHECK_EQ(wyn_chan_send(rchan(&rs), &it, WYN_FOREVER), 0);
             break;
@@ -92,11 +83,11 @@ static void sender(void *arg)
             break;
         case 2: { /* select over several send cases carrying the same value */
             wyn_case cs[6];
-            size_t n = 2 + rnd(&rs) % 3;
+            size_t n = 2 + rng_next(&rs) % 3;
             for (size_t j = 0; j < n; j++)
                 cs[j] = (wyn_case){rchan(&rs), WYN_SEND, &it, 1};
             cs[n++] = (wyn_case){cs[0].chan, WYN_SEND, &it, 1}; /* same channel twice */
-            if (rnd(&rs) % 2)
+            if (rng_next(&rs) % 2)
                 cs[n++] = (wyn_case){NULL, WYN_SEND, &it, 1};
             int rc = wyn_select(cs, n, WYN_FOREVER);
             CHECK(rc >= 0 && (size_t)rc < n);
@@ -142,9 +133,9 @@ static void receiver(void *arg)
     uint64_t rs = 0xd1b54a32d192ed03ull * (uint64_t)((intptr_t)arg + 1);
     for (;;) {
         struct item it = {0xffffffffu, 0};
-        switch (rnd(&rs) % 3) {
+        switch (rng_next(&rs) % 3) {
         case 0: { /* receive with a tiny deadline */
-            int rc = wyn_chan_recv(rchan(&rs), &it, wyn_deadline((int64_t)(rnd(&rs) % 100000)));
+            int rc = wyn_chan_recv(rchan(&rs), &it, wyn_deadline((int64_t)(rng_next(&rs) % 100000)));
             if (rc == -EPIPE)
                 goto out;
             if (rc == -ETIMEDOUT) {
@@ -158,7 +149,7 @@ static void receiver(void *arg)
         case 1: { /* blocking select over every channel, some twice, one NULL */
             wyn_case cs[NCH + 3];
             size_t n = 0;
-            size_t start = (size_t)(rnd(&rs) % NCH);
+            size_t start = (size_t)(rng_next(&rs) % NCH);
             for (size_t j = 0; j < NCH; j++)
                 cs[n++] = (wyn_case){chans[(start + j) % NCH], WYN_RECV, &it, 1};
             cs[n++] = (wyn_case){rchan(&rs), WYN_RECV, &it, 1};

@@ -45,6 +45,15 @@ static void third(void *arg)
 
 static void nothing(void *arg) { (void)arg; }
 
+/* Each pair spawns the third coroutine once it has run 1000 rounds. */
+static void spawn_third_at(long i)
+{
+    if (i == 1000) {
+        iters_at_spawn = atomic_load(&pair_iters);
+        CHECK_EQ(wyn_spawn(third, NULL), 0);
+    }
+}
+
 /* Spawn+join ping-pong: each round spawns a child (pushed at the deque's
  * bottom), joins it (parks), and is woken into the next slot when it exits. */
 static void join_pair(void *arg)
@@ -52,10 +61,7 @@ static void join_pair(void *arg)
     (void)arg;
     int64_t deadline = wyn_now() + DEADLINE_NS;
     for (long i = 0; !atomic_load(&third_ran) && wyn_now() < deadline; i++) {
-        if (i == 1000) {
-            iters_at_spawn = atomic_load(&pair_iters);
-            CHECK_EQ(wyn_spawn(third, NULL), 0);
-        }
+        spawn_third_at(i);
         wyn_co *h;
         CHECK_EQ(wyn_spawn_ex(nothing, NULL, &(wyn_spawn_opts){.join = &h}), 0);
         CHECK_EQ(wyn_join(h, WYN_FOREVER), 0);
@@ -104,10 +110,7 @@ static void chan_pinger(void *arg)
     (void)arg;
     int64_t deadline = wyn_now() + DEADLINE_NS;
     for (int i = 0; !atomic_load(&third_ran) && wyn_now() < deadline; i++) {
-        if (i == 1000) {
-            iters_at_spawn = atomic_load(&pair_iters);
-            CHECK_EQ(wyn_spawn(third, NULL), 0);
-        }
+        spawn_third_at(i);
         int v = i, back = -1;
         CHECK_EQ(wyn_chan_send(ping, &v, WYN_FOREVER), 0);
         CHECK_EQ(wyn_chan_recv(pong, &back, WYN_FOREVER), 0);

@@ -35,15 +35,6 @@ static void nap_ns(long ns)
     }
 }
 
-static uint64_t rnd(uint64_t *s)
-{
-    uint64_t x = *s;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *s = x;
-}
-
 /* Rounds that wait on a WaitGroup: every leaf (and child) of the burst calls
  * wyn_wg_done on it; the flag travels in bit 12 of the leaf's argument. */
 #define USE_WG ((uintptr_t)1 << 12)
@@ -87,7 +78,7 @@ static long burst(uint64_t *rs, long k, bool use_wg)
     uintptr_t args[8];
     long expect = 0;
     for (long i = 0; i < k; i++) {
-        uintptr_t r = (uintptr_t)rnd(rs);
+        uintptr_t r = (uintptr_t)rng_next(rs);
         uintptr_t kind = r % 4;
         args[i] = ((r >> 8) % 1000) << 2 | kind | (use_wg ? USE_WG : 0);
         expect += kind == 3 ? 2 : 1;
@@ -124,7 +115,7 @@ static void driver(void *arg)
     unsigned workers = test_workers();
     long target = atomic_load(&done_count);
     for (long r = 0; r < driver_rounds; r++) {
-        uint64_t g = rnd(&rs);
+        uint64_t g = rng_next(&rs);
         int64_t gaps[] = {0, 2000, 30000, 200000, 700000};
         CHECK_EQ(wyn_sleep(gaps[g % 5]), 0);
         target += burst(&rs, 1 + (long)((g >> 8) % 8), false);
@@ -156,7 +147,7 @@ int main(void)
     long rounds = scaled(3000, 300), target = 0;
     long gaps[] = {0, 0, 5000, 50000, 300000, 1000000};
     for (long r = 0; r < rounds; r++) {
-        uint64_t g = rnd(&rs);
+        uint64_t g = rng_next(&rs);
         nap_ns(gaps[g % 6]);
         /* Every other round the plain thread blocks in wyn_wg_wait (its own
          * futex wake-up path) instead of polling the counter. */

@@ -32,15 +32,6 @@ static void check_not_early(int64_t deadline, int64_t woke, const char *what)
     }
 }
 
-static uint64_t rnd(uint64_t *s)
-{
-    uint64_t x = *s;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *s = x;
-}
-
 /* ---- deadlines and argument checks ---------------------------------------- */
 
 static void deadlines(void)
@@ -94,7 +85,7 @@ static void many_sleepers(void)
     uint64_t rs = 0xC0FFEE1234567ull;
     atomic_store(&sleepers_woke, 0);
     for (long i = 0; i < n; i++) {
-        struct sleeper_arg a = {wyn_deadline((int64_t)(rnd(&rs) % (50 * MS)) + 1), NULL};
+        struct sleeper_arg a = {wyn_deadline((int64_t)(rng_next(&rs) % (50 * MS)) + 1), NULL};
         CHECK_EQ(wyn_spawn_ex(sleeper, NULL, &(wyn_spawn_opts){.arg_copy = &a, .arg_size = sizeof a}),
                  0);
     }
@@ -264,7 +255,7 @@ static void *thread_sleeper(void *arg)
     CHECK_EQ(wyn_sleep_until(-5), -EINVAL);
     CHECK_EQ(wyn_sleep_until(0), 0);
     for (int i = 0; i < 20; i++) {
-        int64_t d = wyn_deadline((int64_t)(rnd(&rs) % (5 * MS)) + 1);
+        int64_t d = wyn_deadline((int64_t)(rng_next(&rs) % (5 * MS)) + 1);
         CHECK_EQ(wyn_sleep_until(d), 0);
         check_not_early(d, wyn_now(), "a plain thread's wyn_sleep_until");
         int64_t t0 = wyn_now();
@@ -282,7 +273,7 @@ static void plain_threads(void)
     uint64_t rs = 77;
     atomic_store(&sleepers_woke, 0);
     for (long i = 0; i < n; i++) {
-        struct sleeper_arg a = {wyn_deadline((int64_t)(rnd(&rs) % (30 * MS)) + 1), NULL};
+        struct sleeper_arg a = {wyn_deadline((int64_t)(rng_next(&rs) % (30 * MS)) + 1), NULL};
         CHECK_EQ(wyn_spawn_ex(sleeper, NULL, &(wyn_spawn_opts){.arg_copy = &a, .arg_size = sizeof a}),
                  0);
     }
