@@ -47,6 +47,17 @@ extern _Atomic unsigned long wyn__tsan_fence_word;
 
 static inline void wyn__cpu_relax(void) { __builtin_ia32_pause(); }
 
+/* xorshift64: the runtime's one pseudo-random step (victim choice, select's
+ * shuffle). *state must be non-zero. */
+static inline uint64_t wyn__xorshift64(uint64_t *state)
+{
+    uint64_t x = *state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *state = x;
+}
+
 /* futex on a 32-bit word; the deadline is absolute wyn_now() time or -1. */
 int  wyn__futex_wait(_Atomic uint32_t *word, uint32_t expect, int64_t deadline);
 void wyn__futex_wake(_Atomic uint32_t *word, int n);

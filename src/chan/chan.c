@@ -193,7 +193,7 @@ size_t wyn_chan_cap(const wyn_chan *c) { return c ? c->cap : 0; }
 /* ---- blocking ------------------------------------------------------------- */
 
 /* Wait on nothing (a NULL channel): only the deadline or a cancel ends it. */
-static int block_forever(int64_t deadline)
+static WYN_NOINLINE int block_forever(int64_t deadline)
 {
     wyn_co *self = wyn__self();
     int rc = wyn__wait_check(self, deadline);
@@ -245,6 +245,33 @@ static int wait_on(wyn_chan *c, wyn_co *self, chan_queue *q, bool is_send, void 
     return rc;
 }
 
+/* The blocking halves, out of line so the fast paths stay small. Lock held. */
+static WYN_NOINLINE int send_wait(wyn_chan *c, const void *elem, int64_t deadline)
+{
+    wyn_co *self = wyn__self();
+    int rc = wyn__wait_check(self, deadline);
+    if (rc) {
+        wyn__spin_unlock(&c->lock);
+        return rc;
+    }
+    return wait_on(c, self, &c->sendq, true, (void *)elem, deadline);
+}
+
+static WYN_NOINLINE int recv_wait(wyn_chan *c, void *elem, int64_t deadline)
+{
+    size_t elem_size = c->elem_size;   /* c may be gone once our wait is retired */
+    wyn_co *self = wyn__self();
+    int rc = wyn__wait_check(self, deadline);
+    if (rc) {
+        wyn__spin_unlock(&c->lock);
+        return rc;
+    }
+    rc = wait_on(c, self, &c->recvq, false, elem, deadline);
+    if (rc == -EPIPE && elem && elem_size)
+        memset(elem, 0, elem_size);
+    return rc;
+}
+
 int wyn_chan_send(wyn_chan *c, const void *elem, int64_t deadline)
 {
     int rc = wyn__deadline_check(deadline);
@@ -271,13 +298,7 @@ int wyn_chan_send(wyn_chan *c, const void *elem, int64_t deadline)
         wyn__spin_unlock(&c->lock);
         return 0;
     }
-    wyn_co *self = wyn__self();
-    rc = wyn__wait_check(self, deadline);
-    if (rc) {
-        wyn__spin_unlock(&c->lock);
-        return rc;
-    }
-    return wait_on(c, self, &c->sendq, true, (void *)elem, deadline);
+    return send_wait(c, elem, deadline);
 }
 
 int wyn_chan_recv(wyn_chan *c, void *elem, int64_t deadline)
@@ -287,7 +308,6 @@ int wyn_chan_recv(wyn_chan *c, void *elem, int64_t deadline)
         return rc;
     if (!c)
         return block_forever(deadline);
-    size_t elem_size = c->elem_size;   /* c may be gone once our wait is retired */
     wyn__spin_lock(&c->lock);
     chan_node *s = wyn__chanq_claim(c, &c->sendq);
     if (s) {
@@ -302,21 +322,13 @@ int wyn_chan_recv(wyn_chan *c, void *elem, int64_t deadline)
         return 0;
     }
     if (c->closed) {
+        size_t elem_size = c->elem_size;
         wyn__spin_unlock(&c->lock);
         if (elem && elem_size)
             memset(elem, 0, elem_size);
         return -EPIPE;
     }
-    wyn_co *self = wyn__self();
-    rc = wyn__wait_check(self, deadline);
-    if (rc) {
-        wyn__spin_unlock(&c->lock);
-        return rc;
-    }
-    rc = wait_on(c, self, &c->recvq, false, elem, deadline);
-    if (rc == -EPIPE && elem && elem_size)
-        memset(elem, 0, elem_size);
-    return rc;
+    return recv_wait(c, elem, deadline);
 }
 
 int wyn_chan_close(wyn_chan *c)

@@ -45,16 +45,12 @@ static int cmp_ptr(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static uint64_t rng_next(void)
+static uint64_t select_random(void)
 {
     static _Thread_local uint64_t state;
-    uint64_t x = state;
-    if (!x)
-        x = (uint64_t)(uintptr_t)&state ^ (uint64_t)wyn_now() ^ 0x9E3779B97F4A7C15ull;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return state = x;
+    if (!state)
+        state = (uint64_t)(uintptr_t)&state ^ (uint64_t)wyn_now() ^ 0x9E3779B97F4A7C15ull;
+    return wyn__xorshift64(&state);
 }
 
 typedef struct select_wait {
@@ -148,7 +144,7 @@ int wyn_select(wyn_case *cases, size_t n, int64_t deadline)
 
     /* 1. poll order: a uniform shuffle (Fisher-Yates); lock order: sorted. */
     for (size_t i = 0; i < n; i++) {
-        size_t j = (size_t)(rng_next() % (i + 1));
+        size_t j = (size_t)(select_random() % (i + 1));
         order[i] = order[j];
         order[j] = (uint16_t)i;
     }

@@ -9,7 +9,7 @@
 
 #include "ctx.h"
 
-static void put(const char *s) { (void)!write(2, s, strlen(s)); }
+void wyn__write_str(const char *s) { (void)!write(2, s, strlen(s)); }
 
 static void put_hex(unsigned long v)
 {
@@ -23,7 +23,7 @@ static void put_hex(unsigned long v)
     for (int i = 0; i < n; i++)
         buf[2 + i] = tmp[n - 1 - i];
     buf[2 + n] = 0;
-    put(buf);
+    wyn__write_str(buf);
 }
 
 void wyn__backtrace_print(int skip)
@@ -31,7 +31,7 @@ void wyn__backtrace_print(int skip)
     unw_context_t uc;
     unw_cursor_t  cur;
     if (unw_getcontext(&uc) != 0 || unw_init_local(&cur, &uc) != 0) {
-        put("  (no backtrace)\n");
+        wyn__write_str("  (no backtrace)\n");
         return;
     }
     int frame = 0;
@@ -44,7 +44,7 @@ void wyn__backtrace_print(int skip)
             continue;
         }
         char name[256];
-        put("  #");
+        wyn__write_str("  #");
         char num[12];
         int  k = 0, f = frame++;
         char t[12];
@@ -55,15 +55,15 @@ void wyn__backtrace_print(int skip)
         for (int i = 0; i < k; i++)
             num[i] = t[k - 1 - i];
         num[k] = 0;
-        put(num);
-        put(" ");
+        wyn__write_str(num);
+        wyn__write_str(" ");
         put_hex((unsigned long)ip);
         if (unw_get_proc_name(&cur, name, sizeof name, &off) == 0) {
-            put(" ");
-            put(name);
-            put("+");
+            wyn__write_str(" ");
+            wyn__write_str(name);
+            wyn__write_str("+");
             put_hex((unsigned long)off);
         }
-        put("\n");
+        wyn__write_str("\n");
     } while (unw_step(&cur) > 0 && frame < 64);
 }

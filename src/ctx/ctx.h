@@ -37,6 +37,9 @@ void wyn__ctx_destroy(wyn__ctx *c);
 void wyn__ctx_switch(wyn__ctx *from, wyn__ctx *to, wyn__after_fn after, void *arg,
                      bool from_dying);
 
+/* Write a string to fd 2 (async-signal-safe). */
+void wyn__write_str(const char *s);
+
 /* Backtrace of the calling context to fd 2, one frame a line ("  #n func+off"). */
 void wyn__backtrace_print(int skip);
 

@@ -245,7 +245,7 @@ static void thread_rec_release(void *p)
 
 static void thread_key_make(void) { pthread_key_create(&thread_key, thread_rec_release); }
 
-static WYN_NOINLINE wyn_co *thread_rec(void)
+WYN_NOINLINE wyn_co *wyn__thread_rec(void)
 {
     __asm__ volatile("" ::: "memory");
     wyn_co *co = tls_thread_rec;
@@ -273,11 +273,6 @@ static WYN_NOINLINE wyn_co *thread_rec(void)
     return co;
 }
 
-wyn_co *wyn__self(void)
-{
-    wyn_co *co = wyn__running();
-    return co ? co : thread_rec();
-}
 
 /* ---- spawn, entry, exit --------------------------------------------------- */
 

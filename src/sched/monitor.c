@@ -23,7 +23,7 @@
 static struct {
     pthread_t        thread;
     _Atomic uint32_t stop;
-} M;
+} mon;
 
 static bool rescue_stranded(void)
 {
@@ -58,8 +58,8 @@ static void *monitor_main(void *arg)
     (void)arg;
     int64_t period = PERIOD_MIN_NS, last_trim = wyn_now();
     int quiet = 0;
-    while (!atomic_load_explicit(&M.stop, memory_order_acquire)) {
-        wyn__futex_wait(&M.stop, 0, wyn_now() + period);
+    while (!atomic_load_explicit(&mon.stop, memory_order_acquire)) {
+        wyn__futex_wait(&mon.stop, 0, wyn_now() + period);
         bool did = false;
         int64_t now = wyn_now();
         if (wyn__rt.monitor_rescue) {
@@ -85,13 +85,13 @@ static void *monitor_main(void *arg)
 
 int wyn__monitor_start(void)
 {
-    atomic_store(&M.stop, 0);
-    return pthread_create(&M.thread, NULL, monitor_main, NULL) == 0 ? 0 : -EAGAIN;
+    atomic_store(&mon.stop, 0);
+    return pthread_create(&mon.thread, NULL, monitor_main, NULL) == 0 ? 0 : -EAGAIN;
 }
 
 void wyn__monitor_stop(void)
 {
-    atomic_store_explicit(&M.stop, 1, memory_order_release);
-    wyn__futex_wake(&M.stop, 1);
-    pthread_join(M.thread, NULL);
+    atomic_store_explicit(&mon.stop, 1, memory_order_release);
+    wyn__futex_wake(&mon.stop, 1);
+    pthread_join(mon.thread, NULL);
 }

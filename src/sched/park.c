@@ -28,18 +28,6 @@ uint64_t wyn__wait_arm(wyn_co *self)
     return seq;
 }
 
-static bool deadline_passed(int64_t deadline)
-{
-    return deadline != WYN_FOREVER && (deadline == 0 || deadline <= wyn_now());
-}
-
-int wyn__wait_check(wyn_co *self, int64_t deadline)
-{
-    if (self->kind == CO_KIND_CORO && atomic_load_explicit(&self->cancelled, memory_order_relaxed))
-        return -ECANCELED;
-    return deadline_passed(deadline) ? -ETIMEDOUT : 0;
-}
-
 static void ready_to(wyn_co *co, int where);
 
 void wyn__ready(wyn_co *co, bool to_next) { ready_to(co, to_next ? 1 : 0); }
@@ -146,7 +134,7 @@ static void after_park(wyn__ctx *from, void *arg)
 static int park_thread(wyn_co *self, uint64_t seq, int64_t deadline, void (*unlock)(void *),
                        void *lock)
 {
-    if (deadline_passed(deadline))
+    if (wyn__deadline_passed(deadline))
         wyn__wake(self, seq, -ETIMEDOUT, 0, false);
     if (unlock)
         unlock(lock);
@@ -171,7 +159,7 @@ int wyn__park(wyn_co *self, uint64_t seq, int64_t deadline, void (*unlock)(void 
      * starts; claiming our own wait makes every other waker back off. */
     if (atomic_load_explicit(&self->cancelled, memory_order_seq_cst))
         wyn__wake(self, seq, -ECANCELED, 0, false);
-    else if (deadline_passed(deadline))
+    else if (wyn__deadline_passed(deadline))
         wyn__wake(self, seq, -ETIMEDOUT, 0, false);
     bool timed = false;
     if (deadline != WYN_FOREVER &&
@@ -184,7 +172,7 @@ int wyn__park(wyn_co *self, uint64_t seq, int64_t deadline, void (*unlock)(void 
     if (atomic_compare_exchange_strong_explicit(&self->state, &expected, CO_PARKING,
                                                 memory_order_acquire, memory_order_acquire)) {
         struct park_msg m = {unlock, lock};
-        wyn__worker *w = wyn__this_worker();
+        wyn__worker *w = self->worker;
         atomic_store_explicit(&w->st_parks,
                               atomic_load_explicit(&w->st_parks, memory_order_relaxed) + 1,
                               memory_order_relaxed);

@@ -55,6 +55,7 @@ struct wyn_co {
     void             (*fn)(void *);
     void              *arg;
     wyn__stack        *stack;        /* NULL until the first run and after exit */
+    wyn__worker       *worker;       /* the worker running it; valid only while RUNNING */
     size_t             stack_size;
     wyn_co            *next;         /* run queue, pool and list link */
     int                saved_errno;
@@ -149,6 +150,7 @@ wyn__worker *wyn__this_worker(void);        /* NULL off worker threads; never ca
 wyn_co      *wyn__running(void);            /* running coroutine or NULL */
 /* The caller's wait identity: its coroutine, or its thread's record. */
 wyn_co      *wyn__self(void);
+wyn_co      *wyn__thread_rec(void);         /* the calling thread's record */
 
 void wyn__enqueue(wyn_co *co, bool to_next);  /* a RUNNABLE co onto a run queue */
 void wyn__enqueue_on(wyn__worker *w, wyn_co *co, bool to_next);  /* w: the caller's worker or NULL */
@@ -169,8 +171,6 @@ void wyn__wake_all_workers(void);
 
 /* ---- parking (park.c) ---- */
 uint64_t wyn__wait_arm(wyn_co *self);
-/* 0: the wait must really block; -ECANCELED / -ETIMEDOUT: it must not. */
-int  wyn__wait_check(wyn_co *self, int64_t deadline);
 int  wyn__park(wyn_co *self, uint64_t seq, int64_t deadline, void (*unlock)(void *), void *lock);
 bool wyn__wake(wyn_co *co, uint64_t seq, int result, intptr_t data, bool to_next);
 /* Abandon an armed wait that never parked: 1 and the claimer's result in *result
@@ -191,7 +191,6 @@ extern _Atomic int64_t wyn__timer_next;
 
 /* Tell idle workers a timer was added (worker.c): kicks the timer sleeper. */
 void    wyn__timer_added(int64_t deadline);
-int     wyn__deadline_check(int64_t deadline);   /* 0 or -EINVAL */
 
 /* ---- coroutine records (co.c) ---- */
 void    wyn__co_entry(void);
@@ -211,6 +210,25 @@ void     wyn__monitor_stop(void);
 void     wyn__main_finished(void);
 void     wyn__main_returning(void);   /* main_fn returned: stop starting anything */
 void     wyn__check_stop(void);
+
+/* A deadline argument: 0 or -EINVAL (API.md: >= 0, or WYN_FOREVER). */
+static inline int wyn__deadline_check(int64_t deadline)
+{
+    return likely(deadline >= WYN_FOREVER) ? 0 : -EINVAL;
+}
+
+static inline bool wyn__deadline_passed(int64_t deadline)
+{
+    return deadline != WYN_FOREVER && (deadline == 0 || deadline <= wyn_now());
+}
+
+/* 0: the wait must really block; -ECANCELED / -ETIMEDOUT: it must not. */
+static inline int wyn__wait_check(wyn_co *self, int64_t deadline)
+{
+    if (self->kind == CO_KIND_CORO && atomic_load_explicit(&self->cancelled, memory_order_relaxed))
+        return -ECANCELED;
+    return wyn__deadline_passed(deadline) ? -ETIMEDOUT : 0;
+}
 
 static inline int co_state(wyn_co *co)
 {

@@ -27,11 +27,6 @@ int64_t wyn_deadline(int64_t ns)
     return ns > INT64_MAX - now ? INT64_MAX : now + ns;
 }
 
-int wyn__deadline_check(int64_t deadline)
-{
-    return deadline >= 0 || deadline == WYN_FOREVER ? 0 : -EINVAL;
-}
-
 int wyn__futex_wait(_Atomic uint32_t *word, uint32_t expect, int64_t deadline)
 {
     struct timespec ts, *tsp = NULL;

@@ -52,21 +52,21 @@ WYN_NOINLINE wyn_co *wyn__running(void)
     return w ? w->current : NULL;
 }
 
+WYN_NOINLINE wyn_co *wyn__self(void)
+{
+    __asm__ volatile("" ::: "memory");
+    wyn__worker *w = tls_worker;
+    if (w && w->current)
+        return w->current;
+    return wyn__thread_rec();
+}
+
 static inline void stat_inc(_Atomic uint64_t *c, uint64_t by)
 {
     /* Owner-only counter: a relaxed load and store (no lock prefix); readers
      * only need an eventually accurate figure. */
     atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + by,
                           memory_order_relaxed);
-}
-
-static inline uint64_t rng_next(wyn__worker *w)
-{
-    uint64_t x = w->rng;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return w->rng = x;
 }
 
 /* ---- the global injection queue ---------------------------------------- */
@@ -450,7 +450,7 @@ static wyn_co *steal_work(wyn__worker *w)
     unsigned n = wyn__rt.nworkers;
     if (n < 2)
         return NULL;
-    unsigned start = (unsigned)(rng_next(w) % n);
+    unsigned start = (unsigned)(wyn__xorshift64(&w->rng) % n);
     for (unsigned k = 0; k < n; k++) {
         wyn__worker *v = wyn__rt.workers[(start + k) % n];
         if (v == w)
@@ -573,6 +573,7 @@ static void start_running(wyn__worker *w, wyn_co *co)
         wyn__ctx_make(&co->ctx, co->stack->lo, co->stack->size, wyn__co_entry);
     }
     co->last_worker = w->id;
+    co->worker = w;
     w->current = co;
     stat_inc(&w->st_switches, 1);
 }

@@ -22,8 +22,6 @@ static wyn__overflow_classify_fn classify;
 static struct sigaction          prev_segv, prev_bus;
 static _Thread_local void       *altstack_mem;
 
-static void put(const char *s) { (void)!write(2, s, strlen(s)); }
-
 static void put_u64(uint64_t v)
 {
     char t[24];
@@ -36,7 +34,7 @@ static void put_u64(uint64_t v)
     for (int i = 0; i < n; i++)
         out[i] = t[n - 1 - i];
     out[n] = 0;
-    put(out);
+    wyn__write_str(out);
 }
 
 static void on_fault(int sig, siginfo_t *si, void *uctx)
@@ -44,14 +42,14 @@ static void on_fault(int sig, siginfo_t *si, void *uctx)
     uint64_t id;
     size_t   size;
     if (classify && classify(si->si_addr, &id, &size)) {
-        put("wyn: fatal: coroutine #");
+        wyn__write_str("wyn: fatal: coroutine #");
         put_u64(id);
-        put(" overflowed its ");
+        wyn__write_str(" overflowed its ");
         put_u64(size);
-        put("-byte stack\n");
-        put("coroutine #");
+        wyn__write_str("-byte stack\n");
+        wyn__write_str("coroutine #");
         put_u64(id);
-        put(" [running]:\n");
+        wyn__write_str(" [running]:\n");
         wyn__backtrace_print(0);
         signal(SIGABRT, SIG_DFL);
         abort();

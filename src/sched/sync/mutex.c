@@ -41,7 +41,7 @@ typedef struct {
 _Static_assert(sizeof(mutex_t) <= sizeof(wyn_mutex), "mutex_t must fit in wyn_mutex");
 _Static_assert(_Alignof(mutex_t) <= _Alignof(wyn_mutex), "mutex_t alignment");
 
-static inline mutex_t *M(wyn_mutex *m) { return (mutex_t *)(void *)m; }
+static inline mutex_t *as_mutex(wyn_mutex *m) { return (mutex_t *)(void *)m; }
 
 /* Under m->lock: the queue emptied, so WAITERS goes. relaxed: the bit is only
  * a hint for unlock to take the lock; the lock orders the queue itself. */
@@ -133,7 +133,7 @@ static int lock_slow(mutex_t *m, int64_t deadline)
 
 int wyn_mutex_lock(wyn_mutex *mu, int64_t deadline)
 {
-    mutex_t *m = M(mu);
+    mutex_t *m = as_mutex(mu);
     int rc = wyn__deadline_check(deadline);
     if (unlikely(rc))
         return rc;
@@ -214,7 +214,7 @@ static WYN_NOINLINE void unlock_slow(mutex_t *m, uint32_t s)
 
 void wyn_mutex_unlock(wyn_mutex *mu)
 {
-    mutex_t *m = M(mu);
+    mutex_t *m = as_mutex(mu);
     uint32_t s = M_LOCKED;
     /* release: pairs with the next locker's acquire CAS. */
     if (likely(atomic_compare_exchange_strong_explicit(&m->state, &s, 0, memory_order_release,
