@@ -118,6 +118,7 @@ struct wyn__worker {
     _Alignas(WYN_CACHELINE) _Atomic(wyn_co *) runnext;  /* just readied here; owner and monitor */
     wyn_co            *current;          /* running coroutine, NULL on the scheduler stack */
     wyn__ctx           sched_ctx;        /* this thread's own stack */
+    int               *errno_loc;        /* this thread's errno */
     unsigned           id;
     uint32_t           tick;             /* scheduling rounds */
     uint32_t           timer_countdown;  /* rounds to the next timer check (16) */

@@ -551,9 +551,6 @@ static wyn_co *find_runnable(wyn__worker *w)
 
 /* ---- switching ------------------------------------------------------------ */
 
-static WYN_NOINLINE int errno_get(void) { return errno; }
-static WYN_NOINLINE void errno_set(int e) { errno = e; }
-
 /* Make `co` (taken from a run queue) the running coroutine of w. */
 static void start_running(wyn__worker *w, wyn_co *co)
 {
@@ -581,8 +578,10 @@ static void start_running(wyn__worker *w, wyn_co *co)
 void wyn__switch_to(wyn__worker *w, wyn_co *self, wyn_co *next, wyn__after_fn after, void *arg,
                     bool dying)
 {
-    /* errno first: start_running may map a stack, which can set errno. */
-    self->saved_errno = errno_get();
+    /* errno first: start_running may map a stack, which can set errno. It is
+     * read and written through the worker's own errno address, never through
+     * a TLS lookup the compiler could reuse on the other side of the switch. */
+    self->saved_errno = *w->errno_loc;
     wyn__ctx *to;
     if (next) {
         start_running(w, next);
@@ -592,8 +591,9 @@ void wyn__switch_to(wyn__worker *w, wyn_co *self, wyn_co *next, wyn__after_fn af
         to = &w->sched_ctx;
     }
     wyn__ctx_switch(&self->ctx, to, after, arg, dying);
-    /* Resumed, perhaps on another thread: errno's value comes with us. */
-    errno_set(self->saved_errno);
+    /* Resumed, perhaps on another thread (self->worker is the one that
+     * resumed us): errno's value comes with us. */
+    *self->worker->errno_loc = self->saved_errno;
 }
 
 void wyn__switch_away(wyn__worker *w, wyn_co *self, wyn__after_fn after, void *arg, bool dying)
@@ -604,12 +604,9 @@ void wyn__switch_away(wyn__worker *w, wyn_co *self, wyn__after_fn after, void *a
     wyn__switch_to(w, self, next, after, arg, dying);
 }
 
-/* wyn_yield's after-switch step: queue the yielder behind what was ready. */
-static void after_yield(wyn__ctx *from, void *arg)
+/* Queue a yielder (RUNNABLE) on w behind what was ready. */
+static void queue_yielder(wyn__worker *w, wyn_co *co)
 {
-    wyn_co *co = (wyn_co *)((char *)from - offsetof(wyn_co, ctx));
-    wyn__worker *w = arg;   /* after-steps run on the switching thread */
-    atomic_store_explicit(&co->state, CO_RUNNABLE, memory_order_relaxed);
     if (wyn__rt.debug_migrate) {
         wyn__enqueue(co, false);
         return;
@@ -620,6 +617,14 @@ static void after_yield(wyn__ctx *from, void *arg)
     w->fifo_until = atomic_load_explicit(&w->dq.bottom, memory_order_relaxed);
     if (wyn__rt.nworkers > 1)
         wyn__wakep();
+}
+
+/* wyn_yield's after-switch step (a thief may take the yielder at once). */
+static void after_yield(wyn__ctx *from, void *arg)
+{
+    wyn_co *co = (wyn_co *)((char *)from - offsetof(wyn_co, ctx));
+    atomic_store_explicit(&co->state, CO_RUNNABLE, memory_order_relaxed);
+    queue_yielder(arg, co);   /* arg: the worker; after-steps run on the switching thread */
 }
 
 /* Shutting down: the yielder is left runnable, never to be resumed. */
@@ -652,12 +657,21 @@ void wyn_yield(void)
         next = steal_work(w);
     if (!next)
         return;   /* nothing is waiting anywhere: keep running */
+    if (w->dq.single) {
+        /* One worker: no other thread takes from this worker's queues, so
+         * the yielder can be queued before the switch, with no after-step. */
+        atomic_store_explicit(&self->state, CO_RUNNABLE, memory_order_relaxed);
+        queue_yielder(w, self);
+        wyn__switch_to(w, self, next, NULL, NULL, false);
+        return;
+    }
     wyn__switch_to(w, self, next, after_yield, w, false);
 }
 
 void wyn__worker_main_loop(wyn__worker *w)
 {
     tls_worker = w;
+    w->errno_loc = &errno;
     w->rng = 0x9E3779B97F4A7C15ull * (w->id + 1);
     w->timer_countdown = 16;
     w->fair_countdown = 61;
