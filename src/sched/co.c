@@ -504,10 +504,14 @@ int wyn_cancel(wyn_co *co)
     check_handle(co, "wyn_cancel");
     if (atomic_load_explicit(&co->state, memory_order_acquire) == CO_DEAD)
         return 0;
-    /* seq_cst store then seq_cst load: Dekker with wyn__wait_arm / wyn__park
-     * (see park.c): either we see its armed wait, or it sees `cancelled`. */
+    /* seq_cst store, then seq_cst load of the state: Dekker with after_park
+     * (its seq_cst CAS to PARKED, then its load of `cancelled`; park.c):
+     * either it sees our store and claims its own wait, or we read what its
+     * CAS released, the armed wait included. (A wait that ends before it
+     * parks is checked against `cancelled` by wyn__park itself.) */
     atomic_store_explicit(&co->cancelled, true, memory_order_seq_cst);
-    uint64_t word = atomic_load_explicit(&co->wait_word, memory_order_seq_cst);
+    (void)atomic_load_explicit(&co->state, memory_order_seq_cst);
+    uint64_t word = atomic_load_explicit(&co->wait_word, memory_order_acquire);
     if (!(word & 1))
         wyn__wake(co, word >> 1, -ECANCELED, 0, false);
     return 0;

@@ -1,16 +1,18 @@
 /* park.c — the one way anything in wyn waits, and the one way it is woken.
  *
- * Owns: the RUNNING -> PARKING -> PARKED -> RUNNABLE transitions (and WOKEN),
- *   the wait claim word, and waiting for plain (non-coroutine) threads.
+ * Owns: the RUNNING -> PARKED -> RUNNABLE transitions (and WOKEN), the wait
+ *   claim word, and waiting for plain (non-coroutine) threads.
  * The claim: a wait is named (co, seq). Waiters arm it (wait_word = seq << 1);
  *   every waker (the counterpart, the deadline's timer, wyn_cancel) tries one
  *   CAS to seq << 1 | 1. Exactly one wins; it writes the result and readies
  *   the waiter; the others back off. A stale waker (older seq) always loses.
- * The park: a coroutine is published as PARKED only after its registers are
- *   saved (after_park runs on the next context's stack). A waker that finds it
- *   still PARKING (or RUNNING, if the wait ended before it began) marks it
- *   WOKEN, and the parker requeues itself instead of sleeping. So a coroutine
- *   is never queued twice and never resumed while it still runs.
+ * The park: a coroutine stays RUNNING until its registers are saved; then
+ *   after_park (on the next context's stack) publishes it PARKED with one CAS.
+ *   A waker that finds it still RUNNING marks it WOKEN, and the parker
+ *   requeues itself instead of sleeping. So a coroutine is never queued twice
+ *   and never resumed while it still runs. A park costs one locked
+ *   instruction: arming is a plain store, and the CAS is also the parker's
+ *   half of the Dekker pattern with wyn_cancel (see after_park).
  * Plain threads wait on a futex in their own record (CO_KIND_THREAD). */
 #include <sched.h>
 
@@ -21,10 +23,11 @@ uint64_t wyn__wait_arm(wyn_co *self)
     uint64_t seq = (atomic_load_explicit(&self->wait_word, memory_order_relaxed) >> 1) + 1;
     self->wake_result = 0;
     self->wake_data = 0;
-    /* seq_cst: with the seq_cst store of `cancelled` and load of wait_word in
-     * wyn_cancel this is Dekker's pattern: either the canceller sees the armed
-     * wait and claims it, or we see `cancelled` in wyn__park. */
-    atomic_store_explicit(&self->wait_word, seq << 1, memory_order_seq_cst);
+    /* release: wakers find the wait through an object published under its
+     * lock (or the timer heap's), whose release/acquire already orders this
+     * store; release keeps it ahead of the node fields for a direct reader.
+     * A canceller is ordered by after_park's CAS instead. */
+    atomic_store_explicit(&self->wait_word, seq << 1, memory_order_release);
     return seq;
 }
 
@@ -57,7 +60,7 @@ static void ready_to(wyn_co *co, int where)
             else
                 wyn__enqueue(co, where == 1);
             return;
-        } else if (s == CO_PARKING || s == CO_RUNNING) {
+        } else if (s == CO_RUNNING) {
             /* release: the result written by the claimer is visible to the
              * parker, which reads the state with acquire. */
             if (atomic_compare_exchange_weak_explicit(&co->state, &s, CO_WOKEN,
@@ -109,8 +112,9 @@ bool wyn__wait_disarm(wyn_co *self, uint64_t seq, int *result)
 }
 
 struct park_msg {
-    void (*unlock)(void *);
-    void  *lock;
+    void   (*unlock)(void *);
+    void    *lock;
+    uint64_t seq;
 };
 
 /* Runs on the next context's stack once the parker's registers are saved. */
@@ -118,17 +122,28 @@ static void after_park(wyn__ctx *from, void *arg)
 {
     struct park_msg *m = arg;
     wyn_co *co = (wyn_co *)((char *)from - offsetof(wyn_co, ctx));
+    uint64_t seq = m->seq;   /* *m is on co's stack: read it before co can run */
     if (m->unlock)
         m->unlock(m->lock);   /* from here on wakers may find the wait */
-    int expected = CO_PARKING;
-    /* release: the saved context is visible to whoever readies and resumes
-     * us (their acquire CAS in wyn__ready). */
+    int expected = CO_RUNNING;
+    /* seq_cst: release makes the saved context visible to whoever readies
+     * and resumes us (their acquire load in wyn__ready); and this RMW and the
+     * load of `cancelled` below are our half of Dekker's pattern with
+     * wyn_cancel (seq_cst store of `cancelled`, then seq_cst load of state):
+     * either we see its store, or its load of state comes after this CAS in
+     * the single order, reads PARKED (or a waker's later state, when the wait
+     * is claimed anyway), and through this release sees the armed wait. */
     if (!atomic_compare_exchange_strong_explicit(&co->state, &expected, CO_PARKED,
-                                                 memory_order_acq_rel, memory_order_acquire)) {
+                                                 memory_order_seq_cst, memory_order_acquire)) {
         WYN_ASSERT(expected == CO_WOKEN);
         atomic_store_explicit(&co->state, CO_RUNNABLE, memory_order_relaxed);
         wyn__enqueue(co, true);
+        return;
     }
+    /* A cancel that raced with the park: claim the wait for it. co may be
+     * running again already (a waker won); then seq is stale and this loses. */
+    if (unlikely(atomic_load_explicit(&co->cancelled, memory_order_seq_cst)))
+        wyn__wake(co, seq, -ECANCELED, 0, false);
 }
 
 static int park_thread(wyn_co *self, uint64_t seq, int64_t deadline, void (*unlock)(void *),
@@ -156,8 +171,9 @@ int wyn__park(wyn_co *self, uint64_t seq, int64_t deadline, void (*unlock)(void 
     if (self->kind == CO_KIND_THREAD)
         return park_thread(self, seq, deadline, unlock, lock);
     /* Late checks: a cancel or a passed deadline ends the wait before it
-     * starts; claiming our own wait makes every other waker back off. */
-    if (atomic_load_explicit(&self->cancelled, memory_order_seq_cst))
+     * starts; claiming our own wait makes every other waker back off (a
+     * cancel landing after this check is caught by after_park). */
+    if (atomic_load_explicit(&self->cancelled, memory_order_relaxed))
         wyn__wake(self, seq, -ECANCELED, 0, false);
     else if (wyn__deadline_passed(deadline))
         wyn__wake(self, seq, -ETIMEDOUT, 0, false);
@@ -167,19 +183,18 @@ int wyn__park(wyn_co *self, uint64_t seq, int64_t deadline, void (*unlock)(void 
         wyn__timer_add(self, seq, deadline);
         timed = true;
     }
-    int expected = CO_RUNNING;
-    /* acquire (both ways): a WOKEN state carries the claimer's result. */
-    if (atomic_compare_exchange_strong_explicit(&self->state, &expected, CO_PARKING,
-                                                memory_order_acquire, memory_order_acquire)) {
-        struct park_msg m = {unlock, lock};
+    /* acquire: a WOKEN state carries the claimer's result. Not WOKEN yet: we
+     * switch away still RUNNING, and a waker that claims us meanwhile marks us
+     * WOKEN for after_park to see. */
+    if (atomic_load_explicit(&self->state, memory_order_acquire) != CO_WOKEN) {
+        struct park_msg m = {unlock, lock, seq};
         wyn__worker *w = self->worker;
         atomic_store_explicit(&w->st_parks,
                               atomic_load_explicit(&w->st_parks, memory_order_relaxed) + 1,
                               memory_order_relaxed);
         wyn__switch_away(w, self, after_park, &m, false);
     } else {
-        /* Woken before parking (WOKEN): never switched; undo the lock here. */
-        WYN_ASSERT(expected == CO_WOKEN);
+        /* Woken before parking: never switched; undo the lock here. */
         atomic_store_explicit(&self->state, CO_RUNNING, memory_order_relaxed);
         if (unlock)
             unlock(lock);

@@ -26,9 +26,9 @@ enum wyn__co_state {
     CO_FREE,      /* in a record pool; a handle that still points here is misused */
     CO_RUNNABLE,  /* on exactly one run queue (deque, next slot, global queue);
                      the worker that takes it owns it. No stack before its first run. */
-    CO_RUNNING,   /* owned by the worker whose `current` it is; on no run queue */
-    CO_PARKING,   /* switching away to wait: its wait is published, its registers
-                     are not saved yet; a waker marks it WOKEN instead of queueing */
+    CO_RUNNING,   /* owned by the worker whose `current` it is; on no run queue.
+                     Also while it switches away to wait (wait published,
+                     registers not saved yet): a waker marks it WOKEN then */
     CO_WOKEN,     /* woken before it finished parking: the after-switch step (or
                      park itself) makes it runnable again */
     CO_PARKED,    /* registers saved, waiting; whoever wins its wait claim queues it */
