@@ -312,7 +312,7 @@ static int spawn_on(wyn__worker *w, void (*fn)(void *), void *arg, const wyn_spa
     co->saved_errno = 0;
     co->wait_unlink = NULL;
     co->wait_obj = NULL;
-    co->last_worker = w ? w->id : ~0u;
+    co->worker = w;
     co->id = new_id(w);
     atomic_store_explicit(&co->cancelled, false, memory_order_relaxed);
     atomic_store_explicit(&co->join_word, join ? JW_HELD : JW_DETACHED, memory_order_relaxed);

@@ -55,11 +55,11 @@ struct wyn_co {
     void             (*fn)(void *);
     void              *arg;
     wyn__stack        *stack;        /* NULL until the first run and after exit */
-    wyn__worker       *worker;       /* the worker running it; valid only while RUNNING */
+    wyn__worker       *worker;       /* the worker running it (while RUNNING), else the one that
+                                        last ran or spawned it (NULL: spawned off the workers) */
     size_t             stack_size;
     wyn_co            *next;         /* run queue, pool and list link */
     int                saved_errno;
-    unsigned           last_worker;
     /* --- the current wait --- */
     _Atomic uint64_t   wait_word;    /* seq << 1 | claimed */
     int                wake_result;  /* written by the claimer before it readies us */

@@ -104,7 +104,7 @@ static wyn_co *global_take(wyn__worker *w)
         wyn_co *co = *link;
         scanned++;
         /* Debug migration: leave a coroutine for another worker than its last. */
-        if (wyn__rt.debug_migrate && wyn__rt.nworkers > 1 && co->last_worker == w->id &&
+        if (wyn__rt.debug_migrate && wyn__rt.nworkers > 1 && co->worker == w &&
             co->stack) {
             prev = co;
             link = &co->next;
@@ -569,7 +569,6 @@ static void start_running(wyn__worker *w, wyn_co *co)
                        (unsigned long long)co->id);
         wyn__ctx_make(&co->ctx, co->stack->lo, co->stack->size, wyn__co_entry);
     }
-    co->last_worker = w->id;
     co->worker = w;
     w->current = co;
     stat_inc(&w->st_switches, 1);
