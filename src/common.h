@@ -47,6 +47,19 @@ extern _Atomic unsigned long wyn__tsan_fence_word;
 
 static inline void wyn__cpu_relax(void) { __builtin_ia32_pause(); }
 
+/* Ask for p's cache line in a writable state (a hint: never faults). gcc's
+ * __builtin_prefetch(p, 1) emits prefetchw only with -mprfchw; every x86-64
+ * runs PREFETCHW (AMD has it, Intel has it since Broadwell and decodes it as
+ * a NOP before), so it is written out. */
+static inline void wyn__prefetch_write(const void *p)
+{
+#if defined(__x86_64__)
+    __asm__ volatile("prefetchw %0" ::"m"(*(const char *)p));
+#else
+    __builtin_prefetch(p, 1);
+#endif
+}
+
 /* xorshift64: the runtime's one pseudo-random step (victim choice, select's
  * shuffle). *state must be non-zero. */
 static inline uint64_t wyn__xorshift64(uint64_t *state)

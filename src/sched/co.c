@@ -1,8 +1,10 @@
 /* co.c — coroutine records and their life: spawn, first entry, exit, join,
  * detach, cancel, sleep.
  *
- * Owns: the record pools (per worker, plus a shared pool per size class),
- *   every record chunk ever allocated (for teardown), join_word, cancelled,
+ * Owns: the record pools (magazines: two per worker and size class, a depot
+ *   of full and empty ones, and one more pair for threads that are not
+ *   workers), every record chunk ever allocated (for teardown), join_word,
+ *   cancelled,
  *   and plain threads' wait records.
  * A record is taken at spawn and holds no stack until its first run (the
  *   worker maps or reuses one then), so queued spawns cost records, not stack
@@ -18,12 +20,34 @@
 
 #include "sched.h"
 
-#define REC_CLASSES   4
-#define REC_CACHE_MAX 256
-#define REC_MOVE      128
-#define CHUNK_BYTES   (1u << 20)   /* records are carved from 1 MiB mappings */
+_Static_assert(offsetof(wyn_co, ctx) == WYN_CACHELINE,
+               "a spawn's fields must fill exactly the record's first cache line");
 
-static const size_t class_bytes[REC_CLASSES] = {0, 64, 256, WYN_ARG_MAX};
+#define CHUNK_BYTES (1u << 20)   /* records are carved from 1 MiB mappings */
+
+static const size_t class_bytes[WYN__REC_CLASSES] = {0, 64, 256, WYN_ARG_MAX};
+
+/* Free records are held in magazines: arrays of pointers (Bonwick and Adams,
+ * "Magazines and Vmem", 2001). Moving a record in or out of one touches
+ * only the array, never the record: a record freed on one core and reused
+ * by a spawner on another costs that spawner no load of a line the other
+ * core owns (an intrusive free list read `next` from every record, a
+ * serial chain of cross-core misses that was a fifth of a spawn at 2
+ * workers). */
+#define MAG_SIZE 64
+struct wyn__rec_mag {
+    wyn__rec_mag *next;            /* depot list link */
+    unsigned      n;               /* records held, rec[0..n) */
+    wyn_co       *rec[MAG_SIZE];
+};
+
+/* Magazines come in blocks (one per chunk, one for the caches); all are
+ * freed at teardown. */
+typedef struct mag_block {
+    struct mag_block *next;
+    unsigned          n;
+    wyn__rec_mag      mags[];
+} mag_block;
 
 typedef struct chunk {
     struct chunk *next;
@@ -34,15 +58,21 @@ typedef struct chunk {
 /* One mmap per chunk (not malloc: a worker's malloc arena grows by one
  * mprotect per small block, which made a cold spawn cost microseconds). */
 
-/* The shared pool: whole batches (a chain through `next`, batches chained
- * through the head's `batch_next`), so moving one costs O(1) under the lock
- * (walking 128 cold records under it made workers spin and yield), plus
- * single records freed off the workers. */
+/* The depot, under `lock`: full magazines per class (exactly MAG_SIZE
+ * records each) and empty ones of any class; plus the cache of threads that
+ * are not workers (also under `lock`).
+ * Why an empty magazine is always there when a cache needs one: every cache
+ * holds two per class; a chunk of n records brings ceil(n / MAG_SIZE). A
+ * cache asks for an empty one only with both of its own full, so the full
+ * magazines in the depot hold at most (records - 2 * MAG_SIZE) records, and
+ * fewer magazines than the chunks brought are in use. */
 static struct {
-    wyn__spinlock lock;
-    wyn_co       *batches[REC_CLASSES];
-    wyn_co       *free[REC_CLASSES];
-    chunk        *chunks;
+    wyn__spinlock  lock;
+    wyn__rec_mag  *full[WYN__REC_CLASSES];
+    wyn__rec_mag  *empty;
+    wyn__rec_cache offworker[WYN__REC_CLASSES];
+    chunk         *chunks;
+    mag_block     *blocks;
 } R;
 
 static size_t rec_size(int cls)
@@ -59,93 +89,180 @@ static int class_of(size_t arg_size)
     return c;
 }
 
-/* Map a chunk of class `cls` and return its records as a chain. */
-static wyn_co *new_chunk(int cls, unsigned *count)
+static mag_block *mag_block_new(unsigned n)
+{
+    mag_block *b = calloc(1, sizeof *b + n * sizeof(wyn__rec_mag));
+    if (b)
+        b->n = n;
+    return b;
+}
+
+static void empty_push(wyn__rec_mag *m)   /* R.lock held */
+{
+    m->next = R.empty;
+    R.empty = m;
+}
+
+static wyn__rec_mag *empty_pop(void)       /* R.lock held */
+{
+    wyn__rec_mag *m = R.empty;
+    if (!m)
+        wyn__fatal("internal error: the record depot ran out of empty magazines");
+    R.empty = m->next;
+    return m;
+}
+
+/* Map a chunk of class `cls`, its records packed into magazines. Returns the
+ * first magazine (the only one that may be partly full); the rest come back
+ * chained through `next`, all full. NULL if memory ran out. */
+static wyn__rec_mag *new_chunk(int cls, chunk **out_chunk, mag_block **out_block)
 {
     size_t rs = rec_size(cls);
-    void *mem = mmap(NULL, CHUNK_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (mem == MAP_FAILED)
-        return NULL;
-    chunk *ch = mem;
     unsigned nrec = (unsigned)((CHUNK_BYTES - sizeof(chunk)) / rs);
+    unsigned nmag = (nrec + MAG_SIZE - 1) / MAG_SIZE;
+    mag_block *b = mag_block_new(nmag);
+    if (!b)
+        return NULL;
+    void *mem = mmap(NULL, CHUNK_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) {
+        free(b);
+        return NULL;
+    }
+    chunk *ch = mem;
     ch->rec_size = rs;
     ch->n = nrec;
-    wyn__spin_lock(&R.lock);
-    ch->next = R.chunks;
-    R.chunks = ch;
-    wyn__spin_unlock(&R.lock);
-    wyn_co *head = NULL;
-    for (unsigned i = nrec; i-- > 0;) {
-        wyn_co *co = (wyn_co *)(ch->mem + i * rs);   /* fresh pages are zero */
-        co->size_class = (uint8_t)cls;
-        co->timer_index = -1;
-        atomic_init(&co->state, CO_FREE);
-        /* seq 0, already claimed: no waker (wyn_cancel) may take a wait that
-         * was never armed. */
-        atomic_init(&co->wait_word, 1);
-        co->next = head;
-        head = co;
+    /* Magazine 0 takes the remainder; each hands out its lowest address first. */
+    unsigned i = 0;
+    for (unsigned t = 0; t < nmag; t++) {
+        wyn__rec_mag *m = &b->mags[t];
+        m->n = t == 0 ? nrec - (nmag - 1) * MAG_SIZE : MAG_SIZE;
+        for (unsigned x = 0; x < m->n; x++, i++) {
+            wyn_co *co = (wyn_co *)(ch->mem + i * rs);   /* fresh pages are zero */
+            co->size_class = (uint8_t)cls;
+            co->timer_index = -1;
+            atomic_init(&co->state, CO_FREE);
+            /* seq 0, already claimed: no waker (wyn_cancel) may take a wait
+             * that was never armed. */
+            atomic_init(&co->wait_word, 1);
+            m->rec[m->n - 1 - x] = co;
+        }
+        m->next = t + 1 < nmag ? &b->mags[t + 1] : NULL;
     }
-    *count = nrec;
-    return head;
+    *out_chunk = ch;
+    *out_block = b;
+    return &b->mags[0];
 }
 
-/* Take one batch (or up to REC_MOVE single records) from the shared pool. */
-static wyn_co *pool_take_batch(int cls, unsigned *n)
+static void cache_free(wyn__rec_cache *c, wyn_co *co, int cls, bool locked);
+
+/* Both of c's magazines are empty: load a full one from the depot, or map a
+ * chunk. `locked`: R.lock is held (c is the cache of threads that are not
+ * workers) and is held again on return; it is let go while mapping, so
+ * another thread may refill c meanwhile. false when memory ran out. */
+static bool cache_refill(wyn__rec_cache *c, int cls, bool locked)
 {
+    if (!locked)
+        wyn__spin_lock(&R.lock);
+    wyn__rec_mag *full = R.full[cls];
+    if (full) {
+        R.full[cls] = full->next;
+        empty_push(c->prev);
+        c->prev = c->loaded;
+        c->loaded = full;
+        if (!locked)
+            wyn__spin_unlock(&R.lock);
+        return true;
+    }
+    wyn__spin_unlock(&R.lock);
+    chunk *ch;
+    mag_block *b;
+    wyn__rec_mag *first = new_chunk(cls, &ch, &b);
     wyn__spin_lock(&R.lock);
-    wyn_co *head = R.batches[cls];
-    if (head) {
-        R.batches[cls] = head->batch_next;
-        *n = head->batch_len;
-    } else {
-        *n = 0;
-        while (*n < REC_MOVE && R.free[cls]) {
-            wyn_co *co = R.free[cls];
-            R.free[cls] = co->next;
-            co->next = head;
-            head = co;
-            (*n)++;
+    if (first) {
+        ch->next = R.chunks;
+        R.chunks = ch;
+        b->next = R.blocks;
+        R.blocks = b;
+        for (wyn__rec_mag *m = first->next; m;) {
+            wyn__rec_mag *nx = m->next;
+            m->next = R.full[cls];
+            R.full[cls] = m;
+            m = nx;
+        }
+        if (c->loaded->n == 0) {
+            empty_push(c->loaded);
+            c->loaded = first;
+        } else {
+            /* Refilled while we mapped: add our records to what it has. */
+            while (first->n)
+                cache_free(c, first->rec[--first->n], cls, true);
+            empty_push(first);
         }
     }
-    wyn__spin_unlock(&R.lock);
-    return head;
+    if (!locked)
+        wyn__spin_unlock(&R.lock);
+    return first != NULL;
 }
 
-static void pool_give_batch(int cls, wyn_co *head, unsigned n)
+/* Both magazines empty: swap, or refill from the depot or a new chunk. */
+static WYN_NOINLINE wyn_co *cache_alloc_slow(wyn__rec_cache *c, int cls, bool locked)
 {
-    head->batch_len = n;
-    wyn__spin_lock(&R.lock);
-    head->batch_next = R.batches[cls];
-    R.batches[cls] = head;
-    wyn__spin_unlock(&R.lock);
+    for (;;) {
+        wyn__rec_mag *m = c->loaded;
+        if (m->n)
+            return m->rec[--m->n];
+        if (c->prev->n) {
+            c->loaded = c->prev;
+            c->prev = m;
+            continue;
+        }
+        if (!cache_refill(c, cls, locked))
+            return NULL;
+    }
+}
+
+static inline wyn_co *cache_alloc(wyn__rec_cache *c, int cls, bool locked)
+{
+    wyn__rec_mag *m = c->loaded;
+    if (unlikely(m->n < 2))
+        return cache_alloc_slow(c, cls, locked);
+    wyn_co *co = m->rec[--m->n];
+    /* The next spawn's record was likely freed on another core: ask for
+     * its line for writing now, so that spawn need not wait for it. */
+    wyn__prefetch_write(m->rec[m->n - 1]);
+    return co;
+}
+
+static void cache_free(wyn__rec_cache *c, wyn_co *co, int cls, bool locked)
+{
+    wyn__rec_mag *m = c->loaded;
+    if (unlikely(m->n == MAG_SIZE)) {
+        /* prev is empty or full (alloc and free keep it so). */
+        if (c->prev->n == 0) {
+            c->loaded = c->prev;
+        } else {
+            if (!locked)
+                wyn__spin_lock(&R.lock);
+            c->prev->next = R.full[cls];
+            R.full[cls] = c->prev;
+            c->loaded = empty_pop();
+            if (!locked)
+                wyn__spin_unlock(&R.lock);
+        }
+        c->prev = m;
+        m = c->loaded;
+    }
+    m->rec[m->n++] = co;
 }
 
 static wyn_co *rec_alloc(wyn__worker *w, int cls)
 {
-    if (w) {
-        if (unlikely(!w->rec_cache[cls])) {
-            unsigned n;
-            wyn_co *head = pool_take_batch(cls, &n);
-            if (!head)
-                head = new_chunk(cls, &n);
-            w->rec_cache[cls] = head;
-            w->rec_count[cls] = head ? n : 0;
-        }
-        wyn_co *co = w->rec_cache[cls];
-        if (co) {
-            w->rec_cache[cls] = co->next;
-            w->rec_count[cls]--;
-        }
-        return co;
-    }
-    unsigned n;
-    wyn_co *head = pool_take_batch(cls, &n);
-    if (!head)
-        head = new_chunk(cls, &n);
-    if (head && n > 1)
-        pool_give_batch(cls, head->next, n - 1);
-    return head;
+    if (w)
+        return cache_alloc(&w->recs[cls], cls, false);
+    wyn__spin_lock(&R.lock);
+    wyn_co *co = cache_alloc(&R.offworker[cls], cls, true);
+    wyn__spin_unlock(&R.lock);
+    return co;
 }
 
 void wyn__record_free(wyn__worker *w, wyn_co *co)
@@ -154,41 +271,31 @@ void wyn__record_free(wyn__worker *w, wyn_co *co)
     /* release: a handle checked later sees FREE only after our last use. */
     atomic_store_explicit(&co->state, CO_FREE, memory_order_release);
     if (w) {
-        co->next = w->rec_cache[cls];
-        w->rec_cache[cls] = co;
-        if (unlikely(++w->rec_count[cls] > REC_CACHE_MAX)) {
-            /* Cut a batch off the cache (outside the lock) and hand it over. */
-            wyn_co *batch = w->rec_cache[cls], *last = batch;
-            for (unsigned i = 1; i < REC_MOVE; i++)
-                last = last->next;
-            w->rec_cache[cls] = last->next;
-            last->next = NULL;
-            w->rec_count[cls] -= REC_MOVE;
-            pool_give_batch(cls, batch, REC_MOVE);
-        }
+        cache_free(&w->recs[cls], co, cls, false);
         return;
     }
     wyn__spin_lock(&R.lock);
-    co->next = R.free[cls];
-    R.free[cls] = co;
+    cache_free(&R.offworker[cls], co, cls, true);
     wyn__spin_unlock(&R.lock);
 }
 
-void wyn__worker_records_flush(wyn__worker *w)
+int wyn__records_init(void)
 {
-    for (int c = 0; c < REC_CLASSES; c++) {
-        if (w->rec_cache[c])
-            pool_give_batch(c, w->rec_cache[c], w->rec_count[c]);
-        w->rec_cache[c] = NULL;
-        w->rec_count[c] = 0;
+    unsigned ncache = wyn__rt.nworkers + 1;
+    mag_block *b = mag_block_new(2 * WYN__REC_CLASSES * ncache);
+    if (!b)
+        return -ENOMEM;
+    memset(&R, 0, sizeof R);
+    R.blocks = b;
+    unsigned k = 0;
+    for (unsigned i = 0; i < ncache; i++) {
+        wyn__rec_cache *caches = i < wyn__rt.nworkers ? wyn__rt.workers[i]->recs : R.offworker;
+        for (int c = 0; c < WYN__REC_CLASSES; c++) {
+            caches[c].loaded = &b->mags[k++];
+            caches[c].prev = &b->mags[k++];
+        }
     }
-}
-
-void wyn__records_init(void)
-{
-    for (int c = 0; c < REC_CLASSES; c++)
-        R.free[c] = R.batches[c] = NULL;
-    R.chunks = NULL;
+    return 0;
 }
 
 uint64_t wyn__records_fini(void)
@@ -221,8 +328,12 @@ uint64_t wyn__records_fini(void)
         R.chunks = ch->next;
         munmap(ch, CHUNK_BYTES);
     }
-    for (int c = 0; c < REC_CLASSES; c++)
-        R.free[c] = R.batches[c] = NULL;
+    while (R.blocks) {
+        mag_block *b = R.blocks;
+        R.blocks = b->next;
+        free(b);
+    }
+    memset(&R, 0, sizeof R);
     return abandoned;
 }
 
@@ -309,9 +420,6 @@ static int spawn_on(wyn__worker *w, void (*fn)(void *), void *arg, const wyn_spa
     co->stack = NULL;
     co->stack_size = ss;
     co->is_main = is_main;
-    co->saved_errno = 0;
-    co->wait_unlink = NULL;
-    co->wait_obj = NULL;
     co->worker = w;
     co->id = new_id(w);
     atomic_store_explicit(&co->cancelled, false, memory_order_relaxed);

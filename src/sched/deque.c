@@ -19,6 +19,7 @@ int wyn__deque_init(wyn__deque *d, int64_t cap)
 {
     atomic_init(&d->top, 0);
     atomic_init(&d->bottom, 0);
+    d->top_seen = 0;
     wyn__deque_buf *b = buf_new(cap);
     if (!b)
         return -ENOMEM;
@@ -57,12 +58,19 @@ static wyn__deque_buf *grow(wyn__deque *d, wyn__deque_buf *a, int64_t b, int64_t
 void wyn__deque_push(wyn__deque *d, void *x)
 {
     int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
-    /* acquire: pairs with the CAS on top in steal, so the slot a thief has
-     * just taken is not overwritten before the thief has read it. */
-    int64_t t = atomic_load_explicit(&d->top, memory_order_acquire);
     wyn__deque_buf *a = atomic_load_explicit(&d->buf, memory_order_relaxed);
-    if (b - t > a->mask)
-        a = grow(d, a, b, t);
+    /* The slot b reuses held item b - capacity. It is free once top has
+     * passed that item; top_seen (an older reading of top, which only
+     * grows) says so without touching top's cache line, which thieves
+     * write: re-read top only when the buffer looks full. */
+    if (unlikely(b - d->top_seen > a->mask)) {
+        /* acquire: pairs with the CAS on top in steal, so the slot a thief
+         * has just taken is not overwritten before the thief has read it.
+         * An older acquire reading (top_seen) orders just as well. */
+        d->top_seen = atomic_load_explicit(&d->top, memory_order_acquire);
+        if (b - d->top_seen > a->mask)
+            a = grow(d, a, b, d->top_seen);
+    }
     atomic_store_explicit(&a->slots[b & a->mask], x, memory_order_relaxed);
     /* release: the slot (and everything written before the push, such as a
      * new coroutine's record) is visible to a thief that reads the new bottom
@@ -125,6 +133,12 @@ void *wyn__deque_steal(wyn__deque *d)
     if (!atomic_compare_exchange_strong_explicit(&d->top, &t, t + 1, memory_order_seq_cst,
                                                  memory_order_relaxed))
         return WYN_DEQUE_ABORT;
+    /* The next item is likely this thief's next steal: start moving it
+     * (for a coroutine, its record's first line) to this core now, while
+     * x runs. relaxed: a hint; a slot being rewritten only wastes it. */
+    if (t + 1 < b)
+        wyn__prefetch_write(atomic_load_explicit(&a->slots[(t + 1) & a->mask],
+                                                 memory_order_relaxed));
     return x;
 }
 

@@ -21,6 +21,8 @@ typedef struct wyn__deque {
     _Alignas(WYN_CACHELINE) _Atomic int64_t top;      /* next to steal; only grows */
     _Alignas(WYN_CACHELINE) _Atomic int64_t bottom;   /* next free slot; owner writes */
     _Atomic(wyn__deque_buf *) buf;
+    int64_t top_seen;   /* owner: top as last read (top only grows, so this
+                           understates the room in the buffer; see push) */
     bool single;   /* no thief can exist (one worker): the owner skips the
                       barriers and CAS that only order it against thieves */
 } wyn__deque;

@@ -186,9 +186,13 @@ static int start_locked(const wyn_config *cfg)
         w->dq.single = nw == 1;
         wyn__rt.workers[i] = w;
     }
+    if (wyn__records_init() != 0) {
+        free_workers(nw);
+        pthread_mutex_unlock(&stats_lock);
+        return -ENOMEM;
+    }
     pthread_mutex_unlock(&stats_lock);
     wyn__stacks_init(ss);
-    wyn__records_init();
     wyn__timers_init();
     wyn__overflow_install(wyn__overflow_classify);
     /* release: a spawner that sees accepting (acquire) sees all of the above. */

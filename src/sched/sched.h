@@ -44,29 +44,42 @@ enum { CO_KIND_CORO = 0, CO_KIND_THREAD = 1 };
 
 typedef struct wyn__worker wyn__worker;
 
+/* A cache of free records: two magazines (co.c). */
+#define WYN__REC_CLASSES 4
+typedef struct wyn__rec_mag wyn__rec_mag;
+typedef struct wyn__rec_cache {
+    wyn__rec_mag *loaded, *prev;
+} wyn__rec_cache;
+
 struct wyn_co {
-    wyn__ctx           ctx;
+    /* --- first cache line: all that a spawn writes, and all that a first
+     * run and exit of a short coroutine read. A spawner on one core and a
+     * thief on another move this one line between them, not the record. --- */
     _Atomic int        state;        /* enum wyn__co_state */
     uint8_t            kind;         /* CO_KIND_* */
     uint8_t            size_class;   /* record pool class (argument space) */
     bool               is_main;      /* wyn_run's main_fn */
     _Atomic bool       cancelled;
-    uint64_t           id;
     void             (*fn)(void *);
     void              *arg;
+    uint64_t           id;
     wyn__stack        *stack;        /* NULL until the first run and after exit */
     wyn__worker       *worker;       /* the worker running it (while RUNNING), else the one that
                                         last ran or spawned it (NULL: spawned off the workers) */
     size_t             stack_size;
-    wyn_co            *next;         /* run queue, pool and list link */
-    int                saved_errno;
+    _Atomic uintptr_t  join_word;    /* JW_* or the joining record */
+    /* --- written by the worker that runs it --- */
+    wyn__ctx           ctx;
+    int                saved_errno;  /* while switched out; a first run clears errno itself */
+    wyn_co            *next;         /* run queue and list link */
     /* --- the current wait --- */
     _Atomic uint64_t   wait_word;    /* seq << 1 | claimed */
     int                wake_result;  /* written by the claimer before it readies us */
     intptr_t           wake_data;    /* extra word for the claimer (select: case) */
     /* Undo the wait's links when the coroutine is abandoned at shutdown;
      * woken: its wait was claimed but it never ran again (do the owner's
-     * post-wake clean-up). Set only while it waits. */
+     * post-wake clean-up). Set only while it waits: every waiter clears it
+     * after its park, so a record leaves a pool with it NULL. */
     void             (*wait_unlink)(wyn_co *co, bool woken);
     void              *wait_obj;     /* what it waits on, for wait_unlink */
     /* --- its deadline timer (timer.c); one wait, so one timer --- */
@@ -74,12 +87,9 @@ struct wyn_co {
     int64_t            timer_index;  /* position in the heap, -1 if not in it */
     uint64_t           timer_seq;
     /* --- join --- */
-    _Atomic uintptr_t  join_word;    /* JW_* or the joining record */
     uint64_t           joiner_seq;   /* the joiner's wait seq, set before it links */
     /* --- a plain thread's record (CO_KIND_THREAD) --- */
     _Atomic uint32_t   futex;        /* 1 = readied */
-    wyn_co            *batch_next;   /* free records move between pools in batches */
-    uint32_t           batch_len;
     alignas(max_align_t) unsigned char argbuf[];
 };
 
@@ -127,8 +137,7 @@ struct wyn__worker {
     int64_t            fifo_until;       /* take from the top while top < this (yield) */
     bool               spinning;
     wyn__stack_cache   stacks;
-    wyn_co            *rec_cache[4];     /* free records per size class */
-    unsigned           rec_count[4];
+    wyn__rec_cache     recs[WYN__REC_CLASSES];  /* free records per size class (co.c) */
     uint64_t           id_next, id_end;
     _Atomic uint32_t   wake;             /* futex: bit 0 woken for work; +2 per kick */
     /* The local queue: coroutines readied here that other workers do not
@@ -196,12 +205,11 @@ void    wyn__timer_added(int64_t deadline);
 /* ---- coroutine records (co.c) ---- */
 void    wyn__co_entry(void);
 int     wyn__spawn(void (*fn)(void *), void *arg, const wyn_spawn_opts *opts, bool is_main);
-void    wyn__records_init(void);
+int     wyn__records_init(void);   /* after the workers exist; -ENOMEM */
 /* Free every record (abandoning coroutines still alive); returns how many
  * coroutines were abandoned. Single-threaded: workers have exited. */
 uint64_t wyn__records_fini(void);
 void    wyn__record_free(wyn__worker *w, wyn_co *co);
-void    wyn__worker_records_flush(wyn__worker *w);
 bool    wyn__overflow_classify(void *addr, uint64_t *id, size_t *size);
 
 /* ---- runtime (runtime.c) ---- */

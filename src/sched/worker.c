@@ -34,6 +34,9 @@
 #include "sched.h"
 
 #define SPIN_ROUNDS 64
+#ifndef STEAL_BATCH
+#define STEAL_BATCH 128   /* most a steal takes besides the one it runs (Go: 128) */
+#endif
 
 static _Thread_local wyn__worker *tls_worker;
 
@@ -461,8 +464,12 @@ static wyn_co *steal_work(wyn__worker *w)
                 continue;
             if (!x)
                 break;
-            /* Take a batch: half of what is left, into our own deque. */
+            /* Take a batch: half of what is left, into our own deque; at
+             * most STEAL_BATCH, so the records the steals prefetch are still
+             * in this core's cache when they run. */
             int64_t more = wyn__deque_size(&v->dq) / 2;
+            if (more > STEAL_BATCH)
+                more = STEAL_BATCH;
             uint64_t got = 1;
             for (int64_t i = 0; i < more; i++) {
                 void *y = wyn__deque_steal(&v->dq);
