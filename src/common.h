@@ -32,6 +32,9 @@
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 #define WYN_NOINLINE __attribute__((noinline))
+/* For the few hot steps whose callers are in other files of the (single)
+ * translation unit, where gcc's size heuristics would otherwise decide. */
+#define WYN_ALWAYS_INLINE __attribute__((always_inline)) inline
 #define WYN_CACHELINE 64
 
 /* A sequentially consistent fence. TSan ignores atomic_thread_fence, so in a

@@ -67,7 +67,6 @@ static transfer_t on_arrival(transfer_t t)
     from->fctx = t.fctx;
     if (after)
         after(from, arg);
-    t.data = to;   /* a first entry reads its own context from here */
     return t;
 }
 
@@ -76,25 +75,28 @@ static transfer_t on_arrival(transfer_t t)
  * it runs the arrival step itself. */
 static void ctx_trampoline(transfer_t t)
 {
-    t = on_arrival(t);
-    wyn__ctx *self = t.data;
-    self->entry();
+    (void)on_arrival(t);
+    wyn__co_entry();
     wyn__fatal("internal error: a coroutine entry returned");
 }
 
-void wyn__ctx_make(wyn__ctx *c, void *lo, size_t size, void (*entry)(void))
+/* Marks a context never entered: fcontexts are stack addresses, so their low
+ * bit is free. A fresh one is entered with jump_fcontext, any other with
+ * ontop_fcontext. */
+#define CTX_FRESH ((uintptr_t)1)
+
+void wyn__ctx_make(wyn__ctx *c, void *lo, size_t size)
 {
+#ifdef WYN_ASAN
     c->stack_lo = lo;
     c->stack_size = size;
     c->asan_fake = NULL;
-#ifdef WYN_ASAN
     /* A pooled stack keeps the redzones of its last user's frames, which
      * never returned: clear them before new frames land there. */
     __asan_unpoison_memory_region(lo, size);
 #endif
-    c->fctx = make_fcontext((char *)lo + size, size, ctx_trampoline);
-    c->entry = entry;
-    c->fresh = true;
+    c->fctx = (void *)((uintptr_t)make_fcontext((char *)lo + size, size, ctx_trampoline) |
+                       CTX_FRESH);
 #ifdef WYN_TSAN
     if (!c->tsan_fiber)
         c->tsan_fiber = __tsan_create_fiber(0);
@@ -106,14 +108,15 @@ void wyn__ctx_destroy(wyn__ctx *c)
 #ifdef WYN_TSAN
     if (c->tsan_fiber)
         __tsan_destroy_fiber(c->tsan_fiber);
-#endif
     c->tsan_fiber = NULL;
+#endif
     c->fctx = NULL;
 }
 
 void wyn__ctx_init_thread(wyn__ctx *c)
 {
     c->fctx = NULL;
+#ifdef WYN_ASAN
     c->asan_fake = NULL;
     c->stack_lo = NULL;
     c->stack_size = 0;
@@ -127,10 +130,9 @@ void wyn__ctx_init_thread(wyn__ctx *c)
         }
         pthread_attr_destroy(&attr);
     }
+#endif
 #ifdef WYN_TSAN
     c->tsan_fiber = __tsan_get_current_fiber();
-#else
-    c->tsan_fiber = NULL;
 #endif
 }
 
@@ -138,7 +140,7 @@ void wyn__ctx_switch(wyn__ctx *from, wyn__ctx *to, wyn__after_fn after, void *ar
                      bool from_dying)
 {
     struct switch_msg m = {from, to, after, arg};
-    void *target = to->fctx;
+    uintptr_t target = (uintptr_t)to->fctx;
     to->fctx = NULL;
 #ifdef WYN_ASAN
     __sanitizer_start_switch_fiber(from_dying ? NULL : &from->asan_fake, to->stack_lo,
@@ -149,12 +151,10 @@ void wyn__ctx_switch(wyn__ctx *from, wyn__ctx *to, wyn__after_fn after, void *ar
 #ifdef WYN_TSAN
     __tsan_switch_to_fiber(to->tsan_fiber, 0);
 #endif
-    if (to->fresh) {
-        to->fresh = false;
-        jump_fcontext(target, &m);
-    } else {
-        ontop_fcontext(target, &m, on_arrival);
-    }
+    if (target & CTX_FRESH)
+        jump_fcontext((fcontext_t)(target & ~CTX_FRESH), &m);
+    else
+        ontop_fcontext((fcontext_t)target, &m, on_arrival);
     /* Back in `from`: whoever switched to us ran its own on_arrival on our side,
      * which did the sanitizer finish for us. */
 }

@@ -12,20 +12,26 @@
 #include "../common.h"
 
 typedef struct wyn__ctx {
-    void  *fctx;          /* saved fcontext while suspended; NULL while running or before first entry */
-    void  *stack_lo;      /* lowest byte of the stack (for ASan); NULL = thread stack, filled at init */
+    void  *fctx;          /* saved fcontext while suspended, with CTX_FRESH set until
+                             the first entry; NULL while running */
+#ifdef WYN_ASAN
+    void  *stack_lo;      /* lowest byte of the stack; NULL = thread stack, filled at init */
     size_t stack_size;
     void  *asan_fake;     /* ASan's fake-stack handle saved while suspended */
+#endif
+#ifdef WYN_TSAN
     void  *tsan_fiber;    /* TSan's fiber for this context */
-    void (*entry)(void);  /* first-entry function, set by wyn__ctx_make */
-    bool   fresh;         /* never entered yet */
+#endif
 } wyn__ctx;
 
 /* Runs on the destination's stack right after the switch; `from` has been saved. */
 typedef void (*wyn__after_fn)(wyn__ctx *from, void *arg);
 
-/* Prepare `c` to start running entry() on [lo, lo+size) at its next switch-in. */
-void wyn__ctx_make(wyn__ctx *c, void *lo, size_t size, void (*entry)(void));
+/* Prepare `c` to start running wyn__co_entry() on [lo, lo+size) at its next
+ * switch-in. Every fresh context starts there: one entry for all keeps a
+ * context to one word (the scheduler's record holds it in its first line). */
+void wyn__ctx_make(wyn__ctx *c, void *lo, size_t size);
+void wyn__co_entry(void);   /* defined by the scheduler (src/sched/co.c); never returns */
 /* Describe the calling thread's own stack as a context (a worker's scheduler). */
 void wyn__ctx_init_thread(wyn__ctx *c);
 /* Release sanitizer state of a finished context (call after switching off it). */

@@ -4,15 +4,17 @@
  * Owns: the record pools (magazines: two per worker and size class, a depot
  *   of full and empty ones, and one more pair for threads that are not
  *   workers), every record chunk ever allocated (for teardown), join_word,
- *   cancelled,
- *   and plain threads' wait records.
+ *   cancelled, and plain threads' wait records.
  * A record is taken at spawn and holds no stack until its first run (the
  *   worker maps or reuses one then), so queued spawns cost records, not stack
  *   pages. Records are never freed while the runtime exists, and wait_word
  *   only grows, so a stale waker's (co, seq) can never claim a reused record.
- * join_word: JW_DETACHED (no handle), JW_HELD (handle, no joiner), a joiner's
- *   record, or JW_DONE (returned, handle still held). The exit step exchanges
- *   it for JW_DONE and frees the record, wakes the joiner, or leaves it. */
+ * A coroutine spawned without a join handle is freed by its exit step; no
+ *   one else can name it. One spawned with a handle (`joinable`) uses
+ *   join_word: JW_HELD (handle, no joiner), JW_DETACHED (handle given up), a
+ *   joiner's record, or JW_DONE (returned, handle still held). The exit step
+ *   exchanges it for JW_DONE and frees the record, wakes the joiner, or
+ *   leaves it. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +22,10 @@
 
 #include "sched.h"
 
-_Static_assert(offsetof(wyn_co, ctx) == WYN_CACHELINE,
+#if !defined(WYN_ASAN) && !defined(WYN_TSAN)
+_Static_assert(offsetof(wyn_co, join_word) == WYN_CACHELINE,
                "a spawn's fields must fill exactly the record's first cache line");
+#endif
 
 #define CHUNK_BYTES (1u << 20)   /* records are carved from 1 MiB mappings */
 
@@ -418,15 +422,17 @@ static int spawn_on(wyn__worker *w, void (*fn)(void *), void *arg, const wyn_spa
     co->fn = fn;
     co->arg = copy ? memcpy(co->argbuf, copy, arg_size) : arg;
     co->stack = NULL;
-    co->stack_size = ss;
+    co->stack_kib = (uint32_t)(ss >> 10);
     co->is_main = is_main;
     co->worker = w;
     co->id = new_id(w);
     atomic_store_explicit(&co->cancelled, false, memory_order_relaxed);
-    atomic_store_explicit(&co->join_word, join ? JW_HELD : JW_DETACHED, memory_order_relaxed);
     atomic_store_explicit(&co->state, CO_RUNNABLE, memory_order_relaxed);
-    if (join)
+    co->joinable = join != NULL;
+    if (join) {
+        atomic_store_explicit(&co->join_word, JW_HELD, memory_order_relaxed);
         *join = co;
+    }
     /* The queue push below publishes the record (release); spawn happens
      * before the coroutine starts. */
     if (w) {
@@ -496,6 +502,10 @@ static void after_exit(wyn__ctx *from, void *arg)
     if (co->is_main) {
         wyn__record_free(w, co);
         wyn__main_finished();
+        return;
+    }
+    if (!co->joinable) {   /* no handle can ever see it: free it at once */
+        wyn__record_free(w, co);
         return;
     }
     /* release: what the coroutine did is visible to a joiner that sees DEAD. */

@@ -37,7 +37,7 @@ enum wyn__co_state {
 
 enum { CO_KIND_CORO = 0, CO_KIND_THREAD = 1 };
 
-/* join_word values besides a joiner's record pointer. */
+/* join_word values besides a joiner's record pointer (joinable records). */
 #define JW_HELD     ((uintptr_t)0)   /* a handle exists, nobody joins yet */
 #define JW_DETACHED ((uintptr_t)1)   /* no handle: the record is freed at exit */
 #define JW_DONE     ((uintptr_t)2)   /* finished with a handle still held */
@@ -53,28 +53,32 @@ typedef struct wyn__rec_cache {
 
 struct wyn_co {
     /* --- first cache line: all that a spawn writes, and all that a first
-     * run and exit of a short coroutine read. A spawner on one core and a
-     * thief on another move this one line between them, not the record. --- */
+     * run and exit of a short detached coroutine touch. A spawner on one
+     * core and a thief on another move this one line between them, not
+     * the record. (Sanitizer builds widen ctx, and this spills over.) --- */
+    wyn__ctx           ctx;          /* one word: the saved context */
     _Atomic int        state;        /* enum wyn__co_state */
     uint8_t            kind;         /* CO_KIND_* */
     uint8_t            size_class;   /* record pool class (argument space) */
     bool               is_main;      /* wyn_run's main_fn */
     _Atomic bool       cancelled;
+    uint32_t           stack_kib;    /* its stack's size / 1024 (sizes are whole pages) */
+    bool               joinable;     /* spawned with a join handle: join_word is in use */
     void             (*fn)(void *);
     void              *arg;
     uint64_t           id;
     wyn__stack        *stack;        /* NULL until the first run and after exit */
     wyn__worker       *worker;       /* the worker running it (while RUNNING), else the one that
                                         last ran or spawned it (NULL: spawned off the workers) */
-    size_t             stack_size;
+    /* --- join (joinable coroutines only) --- */
     _Atomic uintptr_t  join_word;    /* JW_* or the joining record */
+    uint64_t           joiner_seq;   /* the joiner's wait seq, set before it links */
     /* --- written by the worker that runs it --- */
-    wyn__ctx           ctx;
     int                saved_errno;  /* while switched out; a first run clears errno itself */
+    int                wake_result;  /* written by the claimer before it readies us */
     wyn_co            *next;         /* run queue and list link */
     /* --- the current wait --- */
     _Atomic uint64_t   wait_word;    /* seq << 1 | claimed */
-    int                wake_result;  /* written by the claimer before it readies us */
     intptr_t           wake_data;    /* extra word for the claimer (select: case) */
     /* Undo the wait's links when the coroutine is abandoned at shutdown;
      * woken: its wait was claimed but it never ran again (do the owner's
@@ -86,8 +90,6 @@ struct wyn_co {
     int64_t            timer_deadline;
     int64_t            timer_index;  /* position in the heap, -1 if not in it */
     uint64_t           timer_seq;
-    /* --- join --- */
-    uint64_t           joiner_seq;   /* the joiner's wait seq, set before it links */
     /* --- a plain thread's record (CO_KIND_THREAD) --- */
     _Atomic uint32_t   futex;        /* 1 = readied */
     alignas(max_align_t) unsigned char argbuf[];
@@ -170,12 +172,12 @@ void wyn__enqueue_expired(wyn_co *co);
 bool wyn__local_rescue(wyn__worker *w);
 void wyn__wakep(void);                        /* wake an idle worker if work is surplus */
 void wyn__worker_main_loop(wyn__worker *w);
-/* Switch the running coroutine away; `after(from, arg)` runs on the other side. */
-void wyn__switch_away(wyn__worker *w, wyn_co *self, wyn__after_fn after, void *arg,
-                      bool dying);
-/* Switch to `next` (taken from a run queue), or to the scheduler if NULL. */
-void wyn__switch_to(wyn__worker *w, wyn_co *self, wyn_co *next, wyn__after_fn after, void *arg,
-                    bool dying);
+/* What w runs next without its scheduler loop (next slot, local queue,
+ * deque), or NULL. */
+wyn_co *wyn__take_local(wyn__worker *w);
+/* Make `co` (taken from a run queue) the running coroutine of w. */
+void wyn__start_running(wyn__worker *w, wyn_co *co);
+/* wyn__switch_to and wyn__switch_away are at the end of this file (inline). */
 void wyn__global_push(wyn_co *co);
 void wyn__wake_all_workers(void);
 
@@ -203,7 +205,6 @@ extern _Atomic int64_t wyn__timer_next;
 void    wyn__timer_added(int64_t deadline);
 
 /* ---- coroutine records (co.c) ---- */
-void    wyn__co_entry(void);
 int     wyn__spawn(void (*fn)(void *), void *arg, const wyn_spawn_opts *opts, bool is_main);
 int     wyn__records_init(void);   /* after the workers exist; -ENOMEM */
 /* Free every record (abandoning coroutines still alive); returns how many
@@ -242,6 +243,42 @@ static inline int wyn__wait_check(wyn_co *self, int64_t deadline)
 static inline int co_state(wyn_co *co)
 {
     return atomic_load_explicit(&co->state, memory_order_acquire);
+}
+
+/* ---- switching (inline: the core of every park, yield and exit) ---- */
+
+/* Switch to `next` (taken from a run queue), or to the scheduler if NULL;
+ * `after(from, arg)` runs on the other side. dying: self never resumes. */
+static WYN_ALWAYS_INLINE void wyn__switch_to(wyn__worker *w, wyn_co *self, wyn_co *next,
+                                             wyn__after_fn after, void *arg, bool dying)
+{
+    /* errno first: wyn__start_running may map a stack, which can set errno.
+     * It is read and written through the worker's own errno address, never
+     * through a TLS lookup the compiler could reuse across the switch. */
+    if (!dying)
+        self->saved_errno = *w->errno_loc;
+    wyn__ctx *to;
+    if (next) {
+        wyn__start_running(w, next);
+        to = &next->ctx;
+    } else {
+        w->current = NULL;
+        to = &w->sched_ctx;
+    }
+    wyn__ctx_switch(&self->ctx, to, after, arg, dying);
+    /* Resumed, perhaps on another thread (self->worker is the one that
+     * resumed us): errno's value comes with us. */
+    *self->worker->errno_loc = self->saved_errno;
+}
+
+/* Switch the running coroutine away, to what w runs next. */
+static WYN_ALWAYS_INLINE void wyn__switch_away(wyn__worker *w, wyn_co *self,
+                                               wyn__after_fn after, void *arg, bool dying)
+{
+    wyn_co *next = NULL;
+    if (!atomic_load_explicit(&wyn__rt.stopping, memory_order_relaxed))
+        next = wyn__take_local(w);
+    wyn__switch_to(w, self, next, after, arg, dying);
 }
 
 #endif

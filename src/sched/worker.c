@@ -252,7 +252,7 @@ static wyn_co *fair_take(wyn__worker *w, uint32_t tick)
     return (co = take_top(&w->dq)) ? co : take_local_queue(w);
 }
 
-static wyn_co *take_local(wyn__worker *w)
+wyn_co *wyn__take_local(wyn__worker *w)
 {
     wyn_co *co;
     uint32_t tick = ++w->tick;
@@ -501,7 +501,7 @@ static wyn_co *find_runnable(wyn__worker *w)
     for (;;) {
         if (atomic_load_explicit(&wyn__rt.stopping, memory_order_acquire))
             return NULL;
-        wyn_co *co = take_local(w);
+        wyn_co *co = wyn__take_local(w);
         if (!co)
             co = global_take(w);
         if (!co) {
@@ -559,7 +559,7 @@ static wyn_co *find_runnable(wyn__worker *w)
 /* ---- switching ------------------------------------------------------------ */
 
 /* Make `co` (taken from a run queue) the running coroutine of w. */
-static void start_running(wyn__worker *w, wyn_co *co)
+void wyn__start_running(wyn__worker *w, wyn_co *co)
 {
     /* The taker owns a RUNNABLE coroutine: no waker acts on that state (its
      * wait is claimed), so a checked load and a plain store suffice; the run
@@ -570,44 +570,16 @@ static void start_running(wyn__worker *w, wyn_co *co)
                    (unsigned long long)co->id, state);
     atomic_store_explicit(&co->state, CO_RUNNING, memory_order_relaxed);
     if (!co->stack) {
-        co->stack = wyn__stack_get(&w->stacks, co->stack_size);
+        size_t size = (size_t)co->stack_kib << 10;
+        co->stack = wyn__stack_get(&w->stacks, size);
         if (!co->stack)
-            wyn__fatal("out of memory: no %zu-byte stack for coroutine #%llu", co->stack_size,
+            wyn__fatal("out of memory: no %zu-byte stack for coroutine #%llu", size,
                        (unsigned long long)co->id);
-        wyn__ctx_make(&co->ctx, co->stack->lo, co->stack->size, wyn__co_entry);
+        wyn__ctx_make(&co->ctx, co->stack->lo, co->stack->size);
     }
     co->worker = w;
     w->current = co;
     stat_inc(&w->st_switches, 1);
-}
-
-void wyn__switch_to(wyn__worker *w, wyn_co *self, wyn_co *next, wyn__after_fn after, void *arg,
-                    bool dying)
-{
-    /* errno first: start_running may map a stack, which can set errno. It is
-     * read and written through the worker's own errno address, never through
-     * a TLS lookup the compiler could reuse on the other side of the switch. */
-    self->saved_errno = *w->errno_loc;
-    wyn__ctx *to;
-    if (next) {
-        start_running(w, next);
-        to = &next->ctx;
-    } else {
-        w->current = NULL;
-        to = &w->sched_ctx;
-    }
-    wyn__ctx_switch(&self->ctx, to, after, arg, dying);
-    /* Resumed, perhaps on another thread (self->worker is the one that
-     * resumed us): errno's value comes with us. */
-    *self->worker->errno_loc = self->saved_errno;
-}
-
-void wyn__switch_away(wyn__worker *w, wyn_co *self, wyn__after_fn after, void *arg, bool dying)
-{
-    wyn_co *next = NULL;
-    if (!atomic_load_explicit(&wyn__rt.stopping, memory_order_relaxed))
-        next = take_local(w);
-    wyn__switch_to(w, self, next, after, arg, dying);
 }
 
 /* Queue a yielder (RUNNABLE) on w behind what was ready. */
@@ -653,7 +625,7 @@ void wyn_yield(void)
         wyn__switch_to(w, self, NULL, after_yield_stopping, NULL, false);
         return;
     }
-    wyn_co *next = take_local(w);
+    wyn_co *next = wyn__take_local(w);
     /* Nothing ready here: take work waiting elsewhere (the global queue, or
      * half of a busier worker's deque), so yielders spread over the workers
      * and this worker serves the global queue too. */
@@ -690,7 +662,7 @@ void wyn__worker_main_loop(wyn__worker *w)
          * (the coroutine stays RUNNABLE and is abandoned at teardown). */
         if (atomic_load_explicit(&wyn__rt.stopping, memory_order_acquire))
             break;
-        start_running(w, co);
+        wyn__start_running(w, co);
         wyn__ctx_switch(&w->sched_ctx, &co->ctx, NULL, NULL, false);
         /* Back on our own stack: a coroutine had nothing to switch to. */
     }
