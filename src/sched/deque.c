@@ -38,8 +38,9 @@ void wyn__deque_destroy(wyn__deque *d)
     atomic_store_explicit(&d->buf, NULL, memory_order_relaxed);
 }
 
-/* Owner: copy [t, b) into a buffer twice as large and publish it. */
-static wyn__deque_buf *grow(wyn__deque *d, wyn__deque_buf *a, int64_t b, int64_t t)
+/* Owner: copy [t, b) into a buffer twice as large and publish it. Out of
+ * line, so push keeps a frame with no saved registers. */
+static WYN_NOINLINE wyn__deque_buf *grow(wyn__deque *d, wyn__deque_buf *a, int64_t b, int64_t t)
 {
     wyn__deque_buf *n = buf_new((a->mask + 1) * 2);
     if (!n)
@@ -55,6 +56,21 @@ static wyn__deque_buf *grow(wyn__deque *d, wyn__deque_buf *a, int64_t b, int64_t
     return n;
 }
 
+/* push when the buffer looked full (out of line: the common push then
+ * needs no stack frame). */
+static WYN_NOINLINE void push_slow(wyn__deque *d, void *x, int64_t b, wyn__deque_buf *a)
+{
+    /* acquire: pairs with the CAS on top in steal, so the slot a thief has
+     * just taken is not overwritten before the thief has read it. An older
+     * acquire reading (top_seen, in push) orders just as well. */
+    d->top_seen = atomic_load_explicit(&d->top, memory_order_acquire);
+    if (b - d->top_seen > a->mask)
+        a = grow(d, a, b, d->top_seen);
+    atomic_store_explicit(&a->slots[b & a->mask], x, memory_order_relaxed);
+    /* release: as in push. */
+    atomic_store_explicit(&d->bottom, b + 1, memory_order_release);
+}
+
 void wyn__deque_push(wyn__deque *d, void *x)
 {
     int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
@@ -62,14 +78,10 @@ void wyn__deque_push(wyn__deque *d, void *x)
     /* The slot b reuses held item b - capacity. It is free once top has
      * passed that item; top_seen (an older reading of top, which only
      * grows) says so without touching top's cache line, which thieves
-     * write: re-read top only when the buffer looks full. */
+     * write: top is re-read only when the buffer looks full. */
     if (unlikely(b - d->top_seen > a->mask)) {
-        /* acquire: pairs with the CAS on top in steal, so the slot a thief
-         * has just taken is not overwritten before the thief has read it.
-         * An older acquire reading (top_seen) orders just as well. */
-        d->top_seen = atomic_load_explicit(&d->top, memory_order_acquire);
-        if (b - d->top_seen > a->mask)
-            a = grow(d, a, b, d->top_seen);
+        push_slow(d, x, b, a);
+        return;
     }
     atomic_store_explicit(&a->slots[b & a->mask], x, memory_order_relaxed);
     /* release: the slot (and everything written before the push, such as a

@@ -132,7 +132,7 @@ struct wyn__worker {
     wyn__ctx           sched_ctx;        /* this thread's own stack */
     int               *errno_loc;        /* this thread's errno */
     unsigned           id;
-    uint32_t           tick;             /* scheduling rounds */
+    uint32_t           fair_rounds;      /* fairness rounds so far (they alternate) */
     uint32_t           timer_countdown;  /* rounds to the next timer check (16) */
     uint32_t           fair_countdown;   /* rounds to the next fairness round (61) */
     uint64_t           rng;

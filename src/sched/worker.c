@@ -162,10 +162,8 @@ static void local_push(wyn__worker *w, wyn_co *co)
     local_unlock(w);
 }
 
-static wyn_co *take_local_queue(wyn__worker *w)
+static WYN_NOINLINE wyn_co *take_local_queue_slow(wyn__worker *w)
 {
-    if (likely(atomic_load_explicit(&w->local_count, memory_order_relaxed) == 0))
-        return NULL;
     local_lock(w);
     wyn_co *co = w->local_head;
     if (co) {
@@ -178,6 +176,15 @@ static wyn_co *take_local_queue(wyn__worker *w)
     }
     local_unlock(w);
     return co;
+}
+
+static inline wyn_co *take_local_queue(wyn__worker *w)
+{
+    /* relaxed: only this worker pushes here; the monitor's rescue may empty
+     * the queue meanwhile, which the lock sorts out. */
+    if (likely(atomic_load_explicit(&w->local_count, memory_order_relaxed) == 0))
+        return NULL;
+    return take_local_queue_slow(w);
 }
 
 void wyn__enqueue_expired(wyn_co *co)
@@ -242,12 +249,12 @@ static inline wyn_co *runnext_put(wyn__worker *w, wyn_co *co)
 /* Every 61st round: the global queue, else the oldest local work, taking the
  * local queue's head and the deque's top in turn, so neither the next slot
  * nor the LIFO pop can starve anything queued here. */
-static wyn_co *fair_take(wyn__worker *w, uint32_t tick)
+static wyn_co *fair_take(wyn__worker *w)
 {
     wyn_co *co = global_take(w);
     if (co)
         return co;
-    if ((tick / 61) % 2)
+    if (w->fair_rounds++ & 1)
         return (co = take_local_queue(w)) ? co : take_top(&w->dq);
     return (co = take_top(&w->dq)) ? co : take_local_queue(w);
 }
@@ -255,7 +262,6 @@ static wyn_co *fair_take(wyn__worker *w, uint32_t tick)
 wyn_co *wyn__take_local(wyn__worker *w)
 {
     wyn_co *co;
-    uint32_t tick = ++w->tick;
     if (unlikely(--w->timer_countdown == 0)) {   /* every 16th round */
         w->timer_countdown = 16;
         int64_t next = atomic_load_explicit(&wyn__timer_next, memory_order_relaxed);
@@ -267,7 +273,7 @@ wyn_co *wyn__take_local(wyn__worker *w)
     }
     if (unlikely(--w->fair_countdown == 0)) {    /* every 61st round */
         w->fair_countdown = 61;
-        if ((co = fair_take(w, tick)))
+        if ((co = fair_take(w)))
             return co;
     }
     if ((co = runnext_take(w)))
@@ -558,6 +564,18 @@ static wyn_co *find_runnable(wyn__worker *w)
 
 /* ---- switching ------------------------------------------------------------ */
 
+/* A coroutine's first run: its stack and fresh context (out of line, so a
+ * resume keeps a frame with no saved registers). */
+static WYN_NOINLINE void first_run_setup(wyn__worker *w, wyn_co *co)
+{
+    size_t size = (size_t)co->stack_kib << 10;
+    co->stack = wyn__stack_get(&w->stacks, size);
+    if (!co->stack)
+        wyn__fatal("out of memory: no %zu-byte stack for coroutine #%llu", size,
+                   (unsigned long long)co->id);
+    wyn__ctx_make(&co->ctx, co->stack->lo, co->stack->size);
+}
+
 /* Make `co` (taken from a run queue) the running coroutine of w. */
 void wyn__start_running(wyn__worker *w, wyn_co *co)
 {
@@ -569,14 +587,8 @@ void wyn__start_running(wyn__worker *w, wyn_co *co)
         wyn__fatal("internal error: coroutine #%llu taken from a run queue in state %d",
                    (unsigned long long)co->id, state);
     atomic_store_explicit(&co->state, CO_RUNNING, memory_order_relaxed);
-    if (!co->stack) {
-        size_t size = (size_t)co->stack_kib << 10;
-        co->stack = wyn__stack_get(&w->stacks, size);
-        if (!co->stack)
-            wyn__fatal("out of memory: no %zu-byte stack for coroutine #%llu", size,
-                       (unsigned long long)co->id);
-        wyn__ctx_make(&co->ctx, co->stack->lo, co->stack->size);
-    }
+    if (!co->stack)
+        first_run_setup(w, co);
     co->worker = w;
     w->current = co;
     stat_inc(&w->st_switches, 1);
