@@ -27,7 +27,12 @@ _Static_assert(offsetof(wyn_co, join_word) == WYN_CACHELINE,
                "a spawn's fields must fill exactly the record's first cache line");
 #endif
 
-#define CHUNK_BYTES (1u << 20)   /* records are carved from 1 MiB mappings */
+/* Records are carved from chunks: the first of a class is 1 MiB, each later
+ * one half of what the class has mapped so far (at most 32 MiB), so a pool
+ * that must grow past its old peak overshoots it, and a program whose load
+ * peaks a little higher each time stops mapping after a few rounds. */
+#define CHUNK_MIN (1u << 20)
+#define CHUNK_MAX (32u << 20)
 
 static const size_t class_bytes[WYN__REC_CLASSES] = {0, 64, 256, WYN_ARG_MAX};
 
@@ -45,16 +50,9 @@ struct wyn__rec_mag {
     wyn_co       *rec[MAG_SIZE];
 };
 
-/* Magazines come in blocks (one per chunk, one for the caches); all are
- * freed at teardown. */
-typedef struct mag_block {
-    struct mag_block *next;
-    unsigned          n;
-    wyn__rec_mag      mags[];
-} mag_block;
-
 typedef struct chunk {
     struct chunk *next;
+    size_t        bytes;       /* of the mapping */
     size_t        rec_size;
     unsigned      n;
     alignas(WYN_CACHELINE) unsigned char mem[];
@@ -75,8 +73,9 @@ static struct {
     wyn__rec_mag  *full[WYN__REC_CLASSES];
     wyn__rec_mag  *empty;
     wyn__rec_cache offworker[WYN__REC_CLASSES];
+    size_t         mapped[WYN__REC_CLASSES];   /* bytes of chunks per class */
     chunk         *chunks;
-    mag_block     *blocks;
+    wyn__rec_mag  *cache_mags;   /* the caches' own, two per cache and class */
 } R;
 
 static size_t rec_size(int cls)
@@ -91,14 +90,6 @@ static int class_of(size_t arg_size)
     while (class_bytes[c] < arg_size)
         c++;
     return c;
-}
-
-static mag_block *mag_block_new(unsigned n)
-{
-    mag_block *b = calloc(1, sizeof *b + n * sizeof(wyn__rec_mag));
-    if (b)
-        b->n = n;
-    return b;
 }
 
 static void empty_push(wyn__rec_mag *m)   /* R.lock held */
@@ -116,29 +107,29 @@ static wyn__rec_mag *empty_pop(void)       /* R.lock held */
     return m;
 }
 
-/* Map a chunk of class `cls`, its records packed into magazines. Returns the
- * first magazine (the only one that may be partly full); the rest come back
- * chained through `next`, all full. NULL if memory ran out. */
-static wyn__rec_mag *new_chunk(int cls, chunk **out_chunk, mag_block **out_block)
+/* Map a chunk of class `cls`: records, then the magazines that hold them.
+ * Returns the first magazine (the only one that may be partly full); the
+ * rest come back chained through `next`, all full. NULL if memory ran out. */
+static wyn__rec_mag *new_chunk(int cls, size_t bytes, chunk **out_chunk)
 {
     size_t rs = rec_size(cls);
-    unsigned nrec = (unsigned)((CHUNK_BYTES - sizeof(chunk)) / rs);
+    /* Each record costs rs bytes plus 1/MAG_SIZE of a magazine. */
+    size_t room = bytes - sizeof(chunk) - sizeof(wyn__rec_mag);
+    unsigned nrec = (unsigned)(room * MAG_SIZE / (rs * MAG_SIZE + sizeof(wyn__rec_mag)));
     unsigned nmag = (nrec + MAG_SIZE - 1) / MAG_SIZE;
-    mag_block *b = mag_block_new(nmag);
-    if (!b)
+    void *mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED)
         return NULL;
-    void *mem = mmap(NULL, CHUNK_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (mem == MAP_FAILED) {
-        free(b);
-        return NULL;
-    }
     chunk *ch = mem;
+    ch->bytes = bytes;
     ch->rec_size = rs;
     ch->n = nrec;
+    wyn__rec_mag *mags = (wyn__rec_mag *)(ch->mem + (size_t)nrec * rs);
+    WYN_ASSERT((char *)(mags + nmag) <= (char *)mem + bytes);
     /* Magazine 0 takes the remainder; each hands out its lowest address first. */
     unsigned i = 0;
     for (unsigned t = 0; t < nmag; t++) {
-        wyn__rec_mag *m = &b->mags[t];
+        wyn__rec_mag *m = &mags[t];
         m->n = t == 0 ? nrec - (nmag - 1) * MAG_SIZE : MAG_SIZE;
         for (unsigned x = 0; x < m->n; x++, i++) {
             wyn_co *co = (wyn_co *)(ch->mem + i * rs);   /* fresh pages are zero */
@@ -150,11 +141,10 @@ static wyn__rec_mag *new_chunk(int cls, chunk **out_chunk, mag_block **out_block
             atomic_init(&co->wait_word, 1);
             m->rec[m->n - 1 - x] = co;
         }
-        m->next = t + 1 < nmag ? &b->mags[t + 1] : NULL;
+        m->next = t + 1 < nmag ? &mags[t + 1] : NULL;
     }
     *out_chunk = ch;
-    *out_block = b;
-    return &b->mags[0];
+    return &mags[0];
 }
 
 static void cache_free(wyn__rec_cache *c, wyn_co *co, int cls, bool locked);
@@ -177,16 +167,16 @@ static bool cache_refill(wyn__rec_cache *c, int cls, bool locked)
             wyn__spin_unlock(&R.lock);
         return true;
     }
+    size_t bytes = (R.mapped[cls] / 2 + CHUNK_MIN - 1) & ~(size_t)(CHUNK_MIN - 1);
+    bytes = bytes < CHUNK_MIN ? CHUNK_MIN : bytes > CHUNK_MAX ? CHUNK_MAX : bytes;
     wyn__spin_unlock(&R.lock);
     chunk *ch;
-    mag_block *b;
-    wyn__rec_mag *first = new_chunk(cls, &ch, &b);
+    wyn__rec_mag *first = new_chunk(cls, bytes, &ch);
     wyn__spin_lock(&R.lock);
     if (first) {
+        R.mapped[cls] += bytes;
         ch->next = R.chunks;
         R.chunks = ch;
-        b->next = R.blocks;
-        R.blocks = b;
         for (wyn__rec_mag *m = first->next; m;) {
             wyn__rec_mag *nx = m->next;
             m->next = R.full[cls];
@@ -286,17 +276,17 @@ void wyn__record_free(wyn__worker *w, wyn_co *co)
 int wyn__records_init(void)
 {
     unsigned ncache = wyn__rt.nworkers + 1;
-    mag_block *b = mag_block_new(2 * WYN__REC_CLASSES * ncache);
-    if (!b)
+    wyn__rec_mag *mags = calloc(2 * WYN__REC_CLASSES * ncache, sizeof *mags);
+    if (!mags)
         return -ENOMEM;
     memset(&R, 0, sizeof R);
-    R.blocks = b;
+    R.cache_mags = mags;
     unsigned k = 0;
     for (unsigned i = 0; i < ncache; i++) {
         wyn__rec_cache *caches = i < wyn__rt.nworkers ? wyn__rt.workers[i]->recs : R.offworker;
         for (int c = 0; c < WYN__REC_CLASSES; c++) {
-            caches[c].loaded = &b->mags[k++];
-            caches[c].prev = &b->mags[k++];
+            caches[c].loaded = &mags[k++];
+            caches[c].prev = &mags[k++];
         }
     }
     return 0;
@@ -330,13 +320,9 @@ uint64_t wyn__records_fini(void)
     while (R.chunks) {
         chunk *ch = R.chunks;
         R.chunks = ch->next;
-        munmap(ch, CHUNK_BYTES);
+        munmap(ch, ch->bytes);
     }
-    while (R.blocks) {
-        mag_block *b = R.blocks;
-        R.blocks = b->next;
-        free(b);
-    }
+    free(R.cache_mags);
     memset(&R, 0, sizeof R);
     return abandoned;
 }
