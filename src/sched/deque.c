@@ -24,6 +24,8 @@ int wyn__deque_init(wyn__deque *d, int64_t cap)
     if (!b)
         return -ENOMEM;
     atomic_init(&d->buf, b);
+    d->own_slots = b->slots;
+    d->own_mask = b->mask;
     return 0;
 }
 
@@ -53,13 +55,16 @@ static WYN_NOINLINE wyn__deque_buf *grow(wyn__deque *d, wyn__deque_buf *a, int64
     /* release: a thief that loads the new buffer (acquire, in steal) sees the
      * copied slots. */
     atomic_store_explicit(&d->buf, n, memory_order_release);
+    d->own_slots = n->slots;
+    d->own_mask = n->mask;
     return n;
 }
 
 /* push when the buffer looked full (out of line: the common push then
  * needs no stack frame). */
-static WYN_NOINLINE void push_slow(wyn__deque *d, void *x, int64_t b, wyn__deque_buf *a)
+static WYN_NOINLINE void push_slow(wyn__deque *d, void *x, int64_t b)
 {
+    wyn__deque_buf *a = atomic_load_explicit(&d->buf, memory_order_relaxed);
     /* acquire: pairs with the CAS on top in steal, so the slot a thief has
      * just taken is not overwritten before the thief has read it. An older
      * acquire reading (top_seen, in push) orders just as well. */
@@ -74,16 +79,15 @@ static WYN_NOINLINE void push_slow(wyn__deque *d, void *x, int64_t b, wyn__deque
 void wyn__deque_push(wyn__deque *d, void *x)
 {
     int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
-    wyn__deque_buf *a = atomic_load_explicit(&d->buf, memory_order_relaxed);
     /* The slot b reuses held item b - capacity. It is free once top has
      * passed that item; top_seen (an older reading of top, which only
      * grows) says so without touching top's cache line, which thieves
      * write: top is re-read only when the buffer looks full. */
-    if (unlikely(b - d->top_seen > a->mask)) {
-        push_slow(d, x, b, a);
+    if (unlikely(b - d->top_seen > d->own_mask)) {
+        push_slow(d, x, b);
         return;
     }
-    atomic_store_explicit(&a->slots[b & a->mask], x, memory_order_relaxed);
+    atomic_store_explicit(&d->own_slots[b & d->own_mask], x, memory_order_relaxed);
     /* release: the slot (and everything written before the push, such as a
      * new coroutine's record) is visible to a thief that reads the new bottom
      * with acquire in steal. */
@@ -93,14 +97,13 @@ void wyn__deque_push(wyn__deque *d, void *x)
 void *wyn__deque_pop(wyn__deque *d)
 {
     int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed) - 1;
-    wyn__deque_buf *a = atomic_load_explicit(&d->buf, memory_order_relaxed);
     if (d->single) {
         /* No thief exists: nobody else reads or writes top and bottom. */
         int64_t t = atomic_load_explicit(&d->top, memory_order_relaxed);
         if (t > b)
             return NULL;
         atomic_store_explicit(&d->bottom, b, memory_order_relaxed);
-        return atomic_load_explicit(&a->slots[b & a->mask], memory_order_relaxed);
+        return atomic_load_explicit(&d->own_slots[b & d->own_mask], memory_order_relaxed);
     }
     /* seq_cst exchange: the paper's "store bottom; seq_cst fence" — the new
      * bottom must be visible to thieves before we read top (StoreLoad), or a
@@ -112,7 +115,7 @@ void *wyn__deque_pop(wyn__deque *d)
         atomic_store_explicit(&d->bottom, b + 1, memory_order_relaxed);
         return NULL;
     }
-    void *x = atomic_load_explicit(&a->slots[b & a->mask], memory_order_relaxed);
+    void *x = atomic_load_explicit(&d->own_slots[b & d->own_mask], memory_order_relaxed);
     if (t == b) {
         /* The last item: race thieves for it with the same CAS they use.
          * seq_cst: ordered with the thieves' CAS on top. */
@@ -162,8 +165,7 @@ void *wyn__deque_take_top(wyn__deque *d)
         int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
         if (t >= b)
             return NULL;
-        wyn__deque_buf *a = atomic_load_explicit(&d->buf, memory_order_relaxed);
-        void *x = atomic_load_explicit(&a->slots[t & a->mask], memory_order_relaxed);
+        void *x = atomic_load_explicit(&d->own_slots[t & d->own_mask], memory_order_relaxed);
         atomic_store_explicit(&d->top, t + 1, memory_order_relaxed);
         return x;
     }

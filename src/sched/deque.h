@@ -23,6 +23,10 @@ typedef struct wyn__deque {
     _Atomic(wyn__deque_buf *) buf;
     int64_t top_seen;   /* owner: top as last read (top only grows, so this
                            understates the room in the buffer; see push) */
+    /* owner: the current buffer's slots and mask, one load closer than
+     * through buf (the owner alone replaces the buffer) */
+    _Atomic(void *) *own_slots;
+    int64_t          own_mask;
     bool single;   /* no thief can exist (one worker): the owner skips the
                       barriers and CAS that only order it against thieves */
 } wyn__deque;
