@@ -146,7 +146,7 @@ static inline void local_unlock(wyn__worker *w)
         wyn__spin_unlock(&w->local_lock);
 }
 
-static void local_push(wyn__worker *w, wyn_co *co)
+static WYN_NOINLINE void local_push(wyn__worker *w, wyn_co *co)
 {
     co->next = NULL;
     local_lock(w);
@@ -287,14 +287,20 @@ wyn_co *wyn__take_local(wyn__worker *w)
 
 void wyn__enqueue(wyn_co *co, bool to_next) { wyn__enqueue_on(wyn__this_worker(), co, to_next); }
 
+/* Off the workers (or migrating at every resume): the global queue. */
+static WYN_NOINLINE void enqueue_global(wyn_co *co)
+{
+    wyn__global_push(co);
+    if (wyn__rt.debug_migrate)
+        wyn__wake_all_workers();
+    else
+        wyn__wakep();
+}
+
 void wyn__enqueue_on(wyn__worker *w, wyn_co *co, bool to_next)
 {
-    if (!w || wyn__rt.debug_migrate) {
-        wyn__global_push(co);
-        if (wyn__rt.debug_migrate)
-            wyn__wake_all_workers();
-        else
-            wyn__wakep();
+    if (unlikely(!w || wyn__rt.debug_migrate)) {
+        enqueue_global(co);
         return;
     }
     if (to_next) {
