@@ -259,23 +259,24 @@ static wyn_co *fair_take(wyn__worker *w)
     return (co = take_top(&w->dq)) ? co : take_local_queue(w);
 }
 
-wyn_co *wyn__take_local(wyn__worker *w)
+/* Every 16th round: fire due timers (out of line: a round that does not
+ * need it keeps take_local free of a stack frame). */
+static WYN_NOINLINE void timer_round(wyn__worker *w)
+{
+    w->timer_countdown = 16;
+    int64_t next = atomic_load_explicit(&wyn__timer_next, memory_order_relaxed);
+    if (next != INT64_MAX) {
+        int64_t now = wyn_now();
+        if (next <= now)
+            wyn__timers_fire(now);
+    }
+}
+
+/* An ordinary round: the next slot, the local queue, then the deque (from
+ * the top while a yielder waits behind older work, else the bottom). */
+static inline wyn_co *take_ordinary(wyn__worker *w)
 {
     wyn_co *co;
-    if (unlikely(--w->timer_countdown == 0)) {   /* every 16th round */
-        w->timer_countdown = 16;
-        int64_t next = atomic_load_explicit(&wyn__timer_next, memory_order_relaxed);
-        if (next != INT64_MAX) {
-            int64_t now = wyn_now();
-            if (next <= now)
-                wyn__timers_fire(now);
-        }
-    }
-    if (unlikely(--w->fair_countdown == 0)) {    /* every 61st round */
-        w->fair_countdown = 61;
-        if ((co = fair_take(w)))
-            return co;
-    }
     if ((co = runnext_take(w)))
         return co;
     if ((co = take_local_queue(w)))
@@ -283,6 +284,23 @@ wyn_co *wyn__take_local(wyn__worker *w)
     if (unlikely(atomic_load_explicit(&w->dq.top, memory_order_relaxed) < w->fifo_until))
         return take_top(&w->dq);
     return wyn__deque_pop(&w->dq);
+}
+
+/* Every 61st round: the fairness take, else an ordinary round. */
+static WYN_NOINLINE wyn_co *fair_round(wyn__worker *w)
+{
+    w->fair_countdown = 61;
+    wyn_co *co = fair_take(w);
+    return co ? co : take_ordinary(w);
+}
+
+wyn_co *wyn__take_local(wyn__worker *w)
+{
+    if (unlikely(--w->timer_countdown == 0))
+        timer_round(w);
+    if (unlikely(--w->fair_countdown == 0))
+        return fair_round(w);
+    return take_ordinary(w);
 }
 
 void wyn__enqueue(wyn_co *co, bool to_next) { wyn__enqueue_on(wyn__this_worker(), co, to_next); }
