@@ -57,7 +57,9 @@ static inline void wyn__cpu_relax(void) { __builtin_ia32_pause(); }
 static inline void wyn__prefetch_write(const void *p)
 {
 #if defined(__x86_64__)
-    __asm__ volatile("prefetchw %0" ::"m"(*(const char *)p));
+    /* The address goes in a register: no dereference the compiler could
+     * reason from (p may be stale or NULL). */
+    __asm__ volatile("prefetchw (%0)" ::"r"(p));
 #else
     __builtin_prefetch(p, 1);
 #endif
