@@ -39,7 +39,7 @@ enum { CO_KIND_CORO = 0, CO_KIND_THREAD = 1 };
 
 /* join_word values besides a joiner's record pointer (joinable records). */
 #define JW_HELD     ((uintptr_t)0)   /* a handle exists, nobody joins yet */
-#define JW_DETACHED ((uintptr_t)1)   /* no handle: the record is freed at exit */
+#define JW_DETACHED ((uintptr_t)1)   /* handle given up (wyn_detach): freed at exit */
 #define JW_DONE     ((uintptr_t)2)   /* finished with a handle still held */
 
 typedef struct wyn__worker wyn__worker;
@@ -73,11 +73,10 @@ struct wyn_co {
     /* --- join (joinable coroutines only) --- */
     _Atomic uintptr_t  join_word;    /* JW_* or the joining record */
     uint64_t           joiner_seq;   /* the joiner's wait seq, set before it links */
-    /* --- written by the worker that runs it --- */
+    /* --- switching and the current wait --- */
     int                saved_errno;  /* while switched out; a first run clears errno itself */
     int                wake_result;  /* written by the claimer before it readies us */
     wyn_co            *next;         /* run queue and list link */
-    /* --- the current wait --- */
     _Atomic uint64_t   wait_word;    /* seq << 1 | claimed */
     intptr_t           wake_data;    /* extra word for the claimer (select: case) */
     /* Undo the wait's links when the coroutine is abandoned at shutdown;

@@ -34,9 +34,7 @@
 #include "sched.h"
 
 #define SPIN_ROUNDS 64
-#ifndef STEAL_BATCH
 #define STEAL_BATCH 128   /* most a steal takes besides the one it runs (Go: 128) */
-#endif
 
 static _Thread_local wyn__worker *tls_worker;
 
