@@ -192,17 +192,6 @@ size_t wyn_chan_cap(const wyn_chan *c) { return c ? c->cap : 0; }
 
 /* ---- blocking ------------------------------------------------------------- */
 
-/* Wait on nothing (a NULL channel): only the deadline or a cancel ends it. */
-static WYN_NOINLINE int block_forever(int64_t deadline)
-{
-    wyn_co *self = wyn__self();
-    int rc = wyn__wait_check(self, deadline);
-    if (rc)
-        return rc;
-    uint64_t seq = wyn__wait_arm(self);
-    return wyn__park(self, seq, deadline, NULL, NULL);
-}
-
 /* Drop our node if nobody retired it (we timed out or were cancelled). */
 static void drop_node(wyn_co *co)
 {
@@ -278,7 +267,7 @@ int wyn_chan_send(wyn_chan *c, const void *elem, int64_t deadline)
     if (rc)
         return rc;
     if (!c)
-        return block_forever(deadline);
+        return wyn__park_alone(deadline);   /* a NULL channel never fires */
     if (!elem && c->elem_size)
         return -EINVAL;
     wyn__spin_lock(&c->lock);
@@ -307,7 +296,7 @@ int wyn_chan_recv(wyn_chan *c, void *elem, int64_t deadline)
     if (rc)
         return rc;
     if (!c)
-        return block_forever(deadline);
+        return wyn__park_alone(deadline);   /* a NULL channel never fires */
     wyn__spin_lock(&c->lock);
     chan_node *s = wyn__chanq_claim(c, &c->sendq);
     if (s) {

@@ -96,16 +96,6 @@ static void select_unlink(wyn_co *co, bool woken)
     drop_nodes(co->wait_obj, woken && (rc == 0 || rc == -EPIPE) ? (long)co->wake_data : -1);
 }
 
-static int select_nothing(int64_t deadline)
-{
-    wyn_co *self = wyn__self();
-    int rc = wyn__wait_check(self, deadline);
-    if (rc)
-        return rc;
-    uint64_t seq = wyn__wait_arm(self);
-    return wyn__park(self, seq, deadline, NULL, NULL);
-}
-
 int wyn_select(wyn_case *cases, size_t n, int64_t deadline)
 {
     int rc = wyn__deadline_check(deadline);
@@ -124,7 +114,7 @@ int wyn_select(wyn_case *cases, size_t n, int64_t deadline)
         }
     }
     if (nchan == 0)
-        return select_nothing(deadline);   /* select {} or only NULL channels */
+        return wyn__park_alone(deadline);   /* select {} or only NULL channels */
 
     uint16_t   order_s[SELECT_STACK_CASES];
     wyn_chan  *chans_s[SELECT_STACK_CASES];

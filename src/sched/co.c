@@ -640,12 +640,7 @@ int wyn_sleep_until(int64_t deadline)
     int rc = wyn__deadline_check(deadline);
     if (rc)
         return rc;
-    wyn_co *self = wyn__self();
-    rc = wyn__wait_check(self, deadline);
-    if (rc)
-        return rc == -ETIMEDOUT ? 0 : rc;
-    uint64_t seq = wyn__wait_arm(self);
-    rc = wyn__park(self, seq, deadline, NULL, NULL);
+    rc = wyn__park_alone(deadline);
     return rc == -ETIMEDOUT ? 0 : rc;
 }
 

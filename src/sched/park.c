@@ -203,3 +203,13 @@ int wyn__park(wyn_co *self, uint64_t seq, int64_t deadline, void (*unlock)(void 
         wyn__timer_del(self);
     return self->wake_result;
 }
+
+WYN_NOINLINE int wyn__park_alone(int64_t deadline)   /* out of line: cold for the channels */
+{
+    wyn_co *self = wyn__self();
+    int rc = wyn__wait_check(self, deadline);
+    if (rc)
+        return rc;
+    uint64_t seq = wyn__wait_arm(self);
+    return wyn__park(self, seq, deadline, NULL, NULL);
+}

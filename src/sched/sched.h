@@ -183,6 +183,9 @@ void wyn__wake_all_workers(void);
 /* ---- parking (park.c) ---- */
 uint64_t wyn__wait_arm(wyn_co *self);
 int  wyn__park(wyn_co *self, uint64_t seq, int64_t deadline, void (*unlock)(void *), void *lock);
+/* Wait on nothing: only the deadline (-ETIMEDOUT) or a cancel (-ECANCELED)
+ * ends it. The sleeps, a NULL channel and an empty select. */
+int  wyn__park_alone(int64_t deadline);
 bool wyn__wake(wyn_co *co, uint64_t seq, int result, intptr_t data, bool to_next);
 /* Abandon an armed wait that never parked: 1 and the claimer's result in *result
  * if someone claimed it meanwhile, else 0 (disarmed). */
