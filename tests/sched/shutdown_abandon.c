@@ -8,7 +8,13 @@
  *   the channel, so the channel can be freed and reused in a later runtime
  *   (a bug left its node, pointing into an unmapped stack, in the queue).
  * - many_stack_sizes: more distinct stack sizes than the pool has built-in
- *   classes still spawn (a bug returned -ENOMEM for the 33rd size). */
+ *   classes still spawn (a bug returned -ENOMEM for the 33rd size).
+ * - parked_on_sync: coroutines parked on a mutex, an rwmutex (a reader and a
+ *   writer), a WaitGroup, a cond and a semaphore when main returns are
+ *   unlinked by each object's abandon hook, so a later runtime can use the
+ *   objects: an unlock, done, signal or release that found a stale waiter
+ *   would wake a node on an unmapped stack (a crash) or hand it the state
+ *   (the checks after it fail). */
 #include "test.h"
 
 #include <stdatomic.h>
@@ -85,6 +91,96 @@ static void main_many_sizes(void *arg)
     CHECK_EQ(atomic_load(&sized_ran), N);
 }
 
+static wyn_mutex   mu, cm;
+static wyn_rwmutex rw;
+static wyn_wg      wg;
+static wyn_cond    cv;
+static wyn_sem     sem;
+static atomic_int  sync_blocked;
+
+static void mu_waiter(void *arg)
+{
+    (void)arg;
+    atomic_fetch_add(&sync_blocked, 1);
+    wyn_mutex_lock(&mu, WYN_FOREVER);
+}
+
+static void rw_reader(void *arg)
+{
+    (void)arg;
+    atomic_fetch_add(&sync_blocked, 1);
+    wyn_rwmutex_rlock(&rw, WYN_FOREVER);
+}
+
+static void rw_writer(void *arg)
+{
+    (void)arg;
+    atomic_fetch_add(&sync_blocked, 1);
+    wyn_rwmutex_lock(&rw, WYN_FOREVER);
+}
+
+static void wg_waiter(void *arg)
+{
+    (void)arg;
+    atomic_fetch_add(&sync_blocked, 1);
+    wyn_wg_wait(&wg, WYN_FOREVER);
+}
+
+static void cond_waiter(void *arg)
+{
+    (void)arg;
+    CHECK_EQ(wyn_mutex_lock(&cm, WYN_FOREVER), 0);
+    atomic_fetch_add(&sync_blocked, 1);
+    wyn_cond_wait(&cv, &cm, WYN_FOREVER);
+}
+
+static void sem_waiter(void *arg)
+{
+    (void)arg;
+    atomic_fetch_add(&sync_blocked, 1);
+    wyn_sem_acquire(&sem, WYN_FOREVER);
+}
+
+static void main_parks_on_sync(void *arg)
+{
+    (void)arg;
+    CHECK_EQ(wyn_mutex_lock(&mu, WYN_FOREVER), 0);
+    CHECK_EQ(wyn_rwmutex_lock(&rw, WYN_FOREVER), 0);
+    wyn_wg_add(&wg, 1);
+    void (*waiters[])(void *) = {mu_waiter, rw_reader, rw_writer, wg_waiter, cond_waiter,
+                                 sem_waiter};
+    int n = (int)(sizeof waiters / sizeof waiters[0]);
+    for (int i = 0; i < n; i++)
+        CHECK_EQ(wyn_spawn(waiters[i], NULL), 0);
+    while (atomic_load(&sync_blocked) < n)
+        wyn_yield();
+    for (int i = 0; i < 100; i++)   /* let them park */
+        wyn_yield();
+    /* return holding mu and rw: every waiter is abandoned, still parked */
+}
+
+static void main_reuses_sync(void *arg)
+{
+    (void)arg;
+    wyn_mutex_unlock(&mu);   /* a stale waiter would be handed the mutex */
+    CHECK_EQ(wyn_mutex_lock(&mu, 0), 0);
+    wyn_mutex_unlock(&mu);
+    wyn_rwmutex_unlock(&rw);   /* ... or the rwmutex */
+    CHECK_EQ(wyn_rwmutex_lock(&rw, 0), 0);
+    wyn_rwmutex_unlock(&rw);
+    CHECK_EQ(wyn_rwmutex_rlock(&rw, 0), 0);
+    wyn_rwmutex_runlock(&rw);
+    wyn_wg_done(&wg);   /* the zero wakes every queued waiter */
+    CHECK_EQ(wyn_wg_wait(&wg, 0), 0);
+    wyn_cond_broadcast(&cv);
+    CHECK_EQ(wyn_mutex_lock(&cm, 0), 0);   /* the cond waiter gave cm up while waiting */
+    CHECK_EQ(wyn_cond_wait(&cv, &cm, wyn_deadline(1000 * 1000)), -ETIMEDOUT);
+    wyn_mutex_unlock(&cm);
+    wyn_sem_release(&sem);   /* a stale waiter would be handed the permit */
+    CHECK_EQ(wyn_sem_acquire(&sem, 0), 0);
+    CHECK_EQ(wyn_sem_acquire(&sem, 0), -ETIMEDOUT);
+}
+
 int main(void)
 {
     unsigned w = test_workers();
@@ -103,6 +199,11 @@ int main(void)
     wyn_chan_free(shared);   /* fatal if a waiter were still linked */
 
     test_run(main_many_sizes, NULL);
+
+    test_run(main_parks_on_sync, NULL);
+    wyn_stats_get(&st);
+    CHECK_EQ(st.abandoned, 6);
+    test_run(main_reuses_sync, NULL);
     printf("ok\n");
     return 0;
 }
