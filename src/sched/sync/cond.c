@@ -31,17 +31,6 @@ _Static_assert(_Alignof(cond_t) <= _Alignof(wyn_cond), "cond_t alignment");
 
 static inline cond_t *C(wyn_cond *c) { return (cond_t *)(void *)c; }
 
-static void cond_unlink(wyn_co *co, bool woken)
-{
-    (void)woken;   /* unlinking is right either way */
-    wyn__waiter *w = co->wait_obj;
-    cond_t *c = w->obj;
-    wyn__spin_lock(&c->lock);
-    if (w->linked)
-        wyn__waitq_remove(&c->q, w);
-    wyn__spin_unlock(&c->lock);
-}
-
 int wyn_cond_wait(wyn_cond *cp, wyn_mutex *m, int64_t deadline)
 {
     cond_t *c = C(cp);
@@ -54,13 +43,15 @@ int wyn_cond_wait(wyn_cond *cp, wyn_mutex *m, int64_t deadline)
     if (rc)
         return rc;
     wyn__spin_lock(&c->lock);
-    wyn__waiter w = {.obj = c};
+    /* Not through wyn__waitq_park: m is unlocked between the queueing and
+     * the park. q and lock are filled for wyn__waitq_abandon. */
+    wyn__waiter w = {.obj = c, .q = &c->q, .lock = &c->lock};
     uint64_t seq = wyn__wait_arm(self);
     w.co = self;
     w.seq = seq;
     wyn__waitq_push(&c->q, &w, false);
     self->wait_obj = &w;
-    self->wait_unlink = cond_unlink;
+    self->wait_unlink = wyn__waitq_abandon;
     wyn__spin_unlock(&c->lock);
     wyn_mutex_unlock(m);
     /* No unlock step: a signal that came before the switch is kept by the

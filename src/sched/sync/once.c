@@ -31,17 +31,6 @@ _Static_assert(_Alignof(once_t) <= _Alignof(wyn_once), "once_t alignment");
 
 static inline once_t *O(wyn_once *o) { return (once_t *)(void *)o; }
 
-static void once_unlink(wyn_co *co, bool woken)
-{
-    (void)woken;   /* unlinking is right either way */
-    wyn__waiter *w = co->wait_obj;
-    once_t *o = w->obj;
-    wyn__spin_lock(&o->lock);
-    if (w->linked)
-        wyn__waitq_remove(&o->q, w);
-    wyn__spin_unlock(&o->lock);
-}
-
 static WYN_NOINLINE void once_slow(once_t *o, void (*fn)(void *), void *arg)
 {
     wyn_co *self = wyn__self();
@@ -69,7 +58,7 @@ static WYN_NOINLINE void once_slow(once_t *o, void (*fn)(void *), void *arg)
     bool held = wyn__cancel_hold(self);
     for (;;) {
         wyn__waiter w = {.obj = o};
-        int rc = wyn__waitq_park(&o->q, &w, &o->lock, self, WYN_FOREVER, once_unlink, false);
+        int rc = wyn__waitq_park(&o->q, &w, &o->lock, self, WYN_FOREVER, wyn__waitq_abandon, false);
         if (rc >= 0)
             break;                          /* woken after done was set */
         WYN_ASSERT(rc == -ECANCELED);       /* a cancel during the held wait */

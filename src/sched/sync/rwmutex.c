@@ -59,10 +59,7 @@ static void rw_unlink(wyn_co *co, bool woken)
 {
     wyn__waiter *w = co->wait_obj;
     rwmutex_t *rw = w->obj;
-    wyn__spin_lock(&rw->lock);
-    if (w->linked)
-        wyn__waitq_remove(w->kind == RW_WRITER ? &rw->wq : &rw->rq, w);
-    wyn__spin_unlock(&rw->lock);
+    wyn__waitq_abandon(co, woken);
     /* Granted but never resumed: give it back, as if it had timed out. */
     if (woken && co->wake_result == 0) {
         if (w->kind == RW_WRITER)

@@ -28,12 +28,8 @@ static inline sem_t_ *S(wyn_sem *s) { return (sem_t_ *)(void *)s; }
 
 static void sem_unlink(wyn_co *co, bool woken)
 {
-    wyn__waiter *w = co->wait_obj;
-    sem_t_ *s = w->obj;
-    wyn__spin_lock(&s->lock);
-    if (w->linked)
-        wyn__waitq_remove(&s->q, w);
-    wyn__spin_unlock(&s->lock);
+    sem_t_ *s = ((wyn__waiter *)co->wait_obj)->obj;
+    wyn__waitq_abandon(co, woken);
     /* Handed a permit but never resumed: give it back, as if it had timed out. */
     if (woken && co->wake_result == 0)
         wyn_sem_release((wyn_sem *)(void *)s);

@@ -92,6 +92,8 @@ int wyn__waitq_park(wyn__waitq *q, wyn__waiter *w, wyn__spinlock *lock, wyn_co *
     uint64_t seq = wyn__wait_arm(self);
     w->co = self;
     w->seq = seq;
+    w->q = q;
+    w->lock = lock;
     wyn__waitq_push(q, w, front);
     self->wait_obj = w;
     self->wait_unlink = unlink;
@@ -110,4 +112,14 @@ int wyn__waitq_park(wyn__waitq *q, wyn__waiter *w, wyn__spinlock *lock, wyn_co *
     if (w->linked)
         wyn__waitq_remove(q, w);
     return rc;
+}
+
+void wyn__waitq_abandon(wyn_co *co, bool woken)
+{
+    (void)woken;   /* unlinking is right either way */
+    wyn__waiter *w = co->wait_obj;
+    wyn__spin_lock(w->lock);
+    if (w->linked)
+        wyn__waitq_remove(w->q, w);
+    wyn__spin_unlock(w->lock);
 }

@@ -31,20 +31,23 @@
 #include "../sched.h"
 
 typedef struct wyn__waiter wyn__waiter;
+typedef struct wyn__waitq wyn__waitq;
 struct wyn__waiter {
     wyn__waiter *next, *prev;    /* queue links, under the object's lock */
     wyn_co      *co;             /* the wait's name is (co, seq) */
     uint64_t     seq;
     void        *obj;            /* the object waited on (for wait_unlink) */
+    wyn__waitq  *q;              /* the queue and lock it waits under (set by */
+    wyn__spinlock *lock;         /*   wyn__waitq_park, for wyn__waitq_abandon) */
     int64_t      since;          /* when the caller first queued (mutex starvation) */
     int          kind;           /* object-defined (rwmutex: reader or writer) */
     bool         linked;         /* in obj's queue now */
 };
 
 /* Zero value: empty. */
-typedef struct wyn__waitq {
+struct wyn__waitq {
     wyn__waiter *head, *tail;
-} wyn__waitq;
+};
 
 static inline bool wyn__waitq_empty(const wyn__waitq *q) { return q->head == NULL; }
 
@@ -83,6 +86,12 @@ unsigned wyn__waitq_wake_all(wyn__waitq *q, int result);
  * self->wait_obj. */
 int wyn__waitq_park(wyn__waitq *q, wyn__waiter *w, wyn__spinlock *lock, wyn_co *self,
                     int64_t deadline, void (*unlink)(wyn_co *, bool), bool front);
+
+/* The abandon hook (self->wait_unlink) of a waiter parked through
+ * wyn__waitq_park, at runtime teardown: unlink it from its queue, under its
+ * lock. Objects with nothing to give back use it as is; the others call it,
+ * then return what a wake handed a waiter that never resumed. */
+void wyn__waitq_abandon(wyn_co *co, bool woken);
 
 /* Non-cancellable waits (wyn_once_do, the re-lock in wyn_cond_wait).
  *

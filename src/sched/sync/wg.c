@@ -32,17 +32,6 @@ _Static_assert(_Alignof(wg_t) <= _Alignof(wyn_wg), "wg_t alignment");
 
 static inline wg_t *WG(wyn_wg *wg) { return (wg_t *)(void *)wg; }
 
-static void wg_unlink(wyn_co *co, bool woken)
-{
-    (void)woken;   /* unlinking is right either way */
-    wyn__waiter *w = co->wait_obj;
-    wg_t *wg = w->obj;
-    wyn__spin_lock(&wg->lock);
-    if (w->linked)
-        wyn__waitq_remove(&wg->q, w);
-    wyn__spin_unlock(&wg->lock);
-}
-
 void wyn_wg_add(wyn_wg *wgp, int64_t delta)
 {
     wg_t *wg = WG(wgp);
@@ -96,7 +85,7 @@ int wyn_wg_wait(wyn_wg *wgp, int64_t deadline)
         return rc;
     }
     wyn__waiter w = {.obj = wg};
-    rc = wyn__waitq_park(&wg->q, &w, &wg->lock, self, deadline, wg_unlink, false);
+    rc = wyn__waitq_park(&wg->q, &w, &wg->lock, self, deadline, wyn__waitq_abandon, false);
     if (rc >= 0)
         return 0;
     wyn__spin_unlock(&wg->lock);
