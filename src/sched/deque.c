@@ -108,7 +108,7 @@ void *wyn__deque_pop(wyn__deque *d)
     /* seq_cst exchange: the paper's "store bottom; seq_cst fence" — the new
      * bottom must be visible to thieves before we read top (StoreLoad), or a
      * thief and we could both take the last item. On x86 an exchange is a
-     * cheaper full barrier than mfence; pairs with the fence in steal. */
+     * cheaper full barrier than mfence; pairs with the seq_cst loads in steal. */
     atomic_exchange_explicit(&d->bottom, b, memory_order_seq_cst);
     int64_t t = atomic_load_explicit(&d->top, memory_order_seq_cst);
     if (t > b) {   /* empty: restore */
@@ -129,15 +129,20 @@ void *wyn__deque_pop(wyn__deque *d)
 
 void *wyn__deque_steal(wyn__deque *d)
 {
-    /* acquire on top: pairs with the CAS of the previous thief, so we read
-     * the buffer state that CAS saw. */
-    int64_t t = atomic_load_explicit(&d->top, memory_order_acquire);
-    /* seq_cst fence: top is read before bottom, matching the owner's
-     * StoreLoad barrier in pop (the paper's fence in steal). */
-    wyn__fence_seq_cst();
-    /* acquire: pairs with the release store of bottom in push, so the slot
-     * and what was written before the push are visible. */
-    int64_t b = atomic_load_explicit(&d->bottom, memory_order_acquire);
+    /* seq_cst loads of top, then bottom, instead of the paper's "load top;
+     * seq_cst fence; load bottom": every access that decides who takes an
+     * item (these two loads, our CAS, the owner's exchange of bottom and its
+     * load of top in pop) is seq_cst, so they fall in one total order that
+     * agrees with program order, and Chase and Lev's argument for sequential
+     * consistency applies. If we read bottom from before the owner's
+     * exchange, our load precedes it, so the owner's later load of top
+     * either sees our CAS or precedes it, and then it takes the last item by
+     * CAS too. On x86 both loads are plain moves: no fence per steal.
+     * The load of top also acquires the previous thief's CAS (we read the
+     * buffer state it saw), and the load of bottom acquires push's release
+     * store (the slot, and what was written before the push, are visible). */
+    int64_t t = atomic_load_explicit(&d->top, memory_order_seq_cst);
+    int64_t b = atomic_load_explicit(&d->bottom, memory_order_seq_cst);
     if (t >= b)
         return NULL;
     /* acquire: pairs with the release store in grow. */
