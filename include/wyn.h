@@ -90,7 +90,10 @@ WYN_EXPORT int      wyn_sleep(int64_t ns);             /* relative; 0 or -ECANCE
 WYN_EXPORT int      wyn_sleep_until(int64_t deadline); /* 0, -ECANCELED, -EINVAL    */
 
 /* ---- Cancellation -------------------------------------------------------- */
-/* co's blocking calls, now and later, return -ECANCELED once they would wait. */
+/* co's blocking calls, now and later, return -ECANCELED once they would wait.
+ * Cheap when co is waiting; when it is not, one membarrier(2) call (a few µs).
+ * co must stay a valid handle until wyn_cancel returns (do not let a
+ * concurrent wyn_join free it meanwhile). */
 WYN_EXPORT int wyn_cancel(wyn_co *co);
 WYN_EXPORT int wyn_cancelled(void);       /* 1 if the calling coroutine was cancelled */
 

@@ -601,6 +601,19 @@ void wyn_detach(wyn_co *co)
         wyn__fatal("wyn_detach: coroutine #%llu is being joined", (unsigned long long)co->id);
 }
 
+/* Claim co's wait for a cancel if one is armed: false if none is. */
+static bool cancel_armed_wait(wyn_co *co)
+{
+    /* seq_cst: after our store of `cancelled` in the single order. */
+    uint64_t word = atomic_load_explicit(&co->wait_word, memory_order_seq_cst);
+    if (word & 1)
+        return false;
+    /* Losing this claim is fine: another waker is readying co now, and co
+     * checks `cancelled` in every later wait (our store is visible by then). */
+    wyn__wake(co, word >> 1, -ECANCELED, 0, false);
+    return true;
+}
+
 int wyn_cancel(wyn_co *co)
 {
     if (!co)
@@ -608,16 +621,21 @@ int wyn_cancel(wyn_co *co)
     check_handle(co, "wyn_cancel");
     if (atomic_load_explicit(&co->state, memory_order_acquire) == CO_DEAD)
         return 0;
-    /* seq_cst store, then seq_cst load of the state: Dekker with after_park
-     * (its seq_cst CAS to PARKED, then its load of `cancelled`; park.c):
-     * either it sees our store and claims its own wait, or we read what its
-     * CAS released, the armed wait included. (A wait that ends before it
-     * parks is checked against `cancelled` by wyn__park itself.) */
+    /* Dekker's pattern with wyn__park: co arms its wait (a store), then
+     * loads `cancelled`; we store `cancelled`, then load the wait. co has no
+     * fence between its two (parks stay free of locked instructions), so
+     * when we see no armed wait, co may be arming one right now, its store
+     * still in its processor's store buffer and its load already done. The
+     * heavy fence makes every running thread execute a full barrier: after
+     * it, either co's arming store is visible to our second look, or co's
+     * load comes after the barrier and sees our store. A cancel of a
+     * waiting coroutine (the usual case) needs only the first look.
+     * seq_cst: our store precedes our loads (on x86 an exchange). */
     atomic_store_explicit(&co->cancelled, true, memory_order_seq_cst);
-    (void)atomic_load_explicit(&co->state, memory_order_seq_cst);
-    uint64_t word = atomic_load_explicit(&co->wait_word, memory_order_acquire);
-    if (!(word & 1))
-        wyn__wake(co, word >> 1, -ECANCELED, 0, false);
+    if (!cancel_armed_wait(co)) {
+        wyn__fence_heavy();
+        cancel_armed_wait(co);
+    }
     return 0;
 }
 

@@ -194,6 +194,7 @@ static int start_locked(const wyn_config *cfg)
     pthread_mutex_unlock(&stats_lock);
     wyn__stacks_init(ss);
     wyn__timers_init();
+    wyn__fence_heavy_init();
     wyn__overflow_install(wyn__overflow_classify);
     /* release: a spawner that sees accepting (acquire) sees all of the above. */
     atomic_store_explicit(&wyn__rt.accepting, 1, memory_order_release);

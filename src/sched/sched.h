@@ -28,9 +28,7 @@ enum wyn__co_state {
                      the worker that takes it owns it. No stack before its first run. */
     CO_RUNNING,   /* owned by the worker whose `current` it is; on no run queue.
                      Also while it switches away to wait (wait published,
-                     registers not saved yet): a waker marks it WOKEN then */
-    CO_WOKEN,     /* woken before it finished parking: the after-switch step (or
-                     park itself) makes it runnable again */
+                     registers not saved yet): a claimer waits for PARKED then */
     CO_PARKED,    /* registers saved, waiting; whoever wins its wait claim queues it */
     CO_DEAD,      /* returned; stack back in a pool; only its join handle points here */
 };
@@ -172,8 +170,17 @@ bool wyn__local_rescue(wyn__worker *w);
 void wyn__wakep(void);                        /* wake an idle worker if work is surplus */
 void wyn__worker_main_loop(wyn__worker *w);
 /* What w runs next without its scheduler loop (next slot, local queue,
- * deque), or NULL. */
+ * deque), or NULL; every 16th call fires due timers first. */
 wyn_co *wyn__take_local(wyn__worker *w);
+/* The same without firing timers: for a switch that parks (park.c). */
+wyn_co *wyn__take_queued(wyn__worker *w);
+/* Fire due timers every 16th call (a cheap countdown otherwise). */
+void wyn__timer_round(wyn__worker *w);
+static inline void wyn__timer_tick(wyn__worker *w)
+{
+    if (unlikely(--w->timer_countdown == 0))
+        wyn__timer_round(w);
+}
 /* Make `co` (taken from a run queue) the running coroutine of w. */
 void wyn__start_running(wyn__worker *w, wyn_co *co);
 /* wyn__switch_to and wyn__switch_away are at the end of this file (inline). */
@@ -192,6 +199,12 @@ bool wyn__wake(wyn_co *co, uint64_t seq, int result, intptr_t data, bool to_next
 bool wyn__wait_disarm(wyn_co *self, uint64_t seq, int *result);
 void wyn__ready(wyn_co *co, bool to_next);
 void wyn__ready_expired(wyn_co *co);   /* a timer fired: ahead of unstarted work */
+
+/* ---- the heavy fence (sys.c) ---- */
+void wyn__fence_heavy_init(void);   /* once per process, before the runtime accepts work */
+/* Every running thread of the process executes a full barrier. Costly (a
+ * system call with inter-processor interrupts): for rare paths only. */
+void wyn__fence_heavy(void);
 
 /* ---- timers (timer.c) ---- */
 void    wyn__timers_init(void);

@@ -1,11 +1,15 @@
 /* sys.c — thin operating-system wrappers shared by every layer: the futex,
- * the spinlock's slow path, the clock, and the fatal-error reporter. */
+ * the spinlock's slow path, the clock, the heavy fence, and the fatal-error
+ * reporter. */
 #include <linux/futex.h>
+#include <linux/membarrier.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,6 +50,51 @@ int wyn__futex_wait(_Atomic uint32_t *word, uint32_t expect, int64_t deadline)
 void wyn__futex_wake(_Atomic uint32_t *word, int n)
 {
     syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, n, NULL, NULL, 0);
+}
+
+/* ---- the heavy fence -------------------------------------------------------
+ * Makes every thread of the process that is running execute a full memory
+ * barrier before it returns (a thread that is not running passes one when
+ * it is switched back in). With it, the other side of a Dekker pattern
+ * needs only a compiler barrier (wyn_cancel against park, co.c). Linux's
+ * membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) does exactly this with
+ * inter-processor interrupts to the CPUs running our threads. Where the
+ * kernel refuses it (older than 4.14, or a sandbox), taking write access
+ * away from a page of ours does it too: the kernel must then flush that
+ * page from the TLB of every CPU that runs our address space, by an
+ * interrupt, which drains the CPU's store buffer. $WYN_FENCE=mprotect
+ * forces that fallback (for tests). */
+static pthread_once_t fence_once = PTHREAD_ONCE_INIT;
+static _Atomic int    fence_membarrier;   /* 1: registered for membarrier */
+static wyn__spinlock  fence_lock;         /* one page protection change at a time */
+static _Alignas(4096) char fence_page[4096];
+
+static void fence_setup(void)
+{
+    const char *e = getenv("WYN_FENCE");
+    if (e && strcmp(e, "mprotect") == 0)
+        return;
+    if (syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0)
+        atomic_store_explicit(&fence_membarrier, 1, memory_order_relaxed);
+}
+
+void wyn__fence_heavy_init(void) { pthread_once(&fence_once, fence_setup); }
+
+void wyn__fence_heavy(void)
+{
+    /* relaxed: set once before the runtime accepts work (whose release
+     * publishes it to every thread that can get here). */
+    if (atomic_load_explicit(&fence_membarrier, memory_order_relaxed) &&
+        syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0)
+        return;
+    wyn__spin_lock(&fence_lock);
+    /* The write makes the page present and writable in our page table, so
+     * taking write access away changes an entry that CPUs may cache. */
+    *(volatile char *)fence_page = 1;
+    if (mprotect(fence_page, sizeof fence_page, PROT_READ) != 0 ||
+        mprotect(fence_page, sizeof fence_page, PROT_READ | PROT_WRITE) != 0)
+        wyn__fatal("heavy fence: mprotect failed: %s", strerror(errno));
+    wyn__spin_unlock(&fence_lock);
 }
 
 void wyn__spin_lock_slow(wyn__spinlock *l)

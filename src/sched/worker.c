@@ -259,7 +259,7 @@ static wyn_co *fair_take(wyn__worker *w)
 
 /* Every 16th round: fire due timers (out of line: a round that does not
  * need it keeps take_local free of a stack frame). */
-static WYN_NOINLINE void timer_round(wyn__worker *w)
+WYN_NOINLINE void wyn__timer_round(wyn__worker *w)
 {
     w->timer_countdown = 16;
     int64_t next = atomic_load_explicit(&wyn__timer_next, memory_order_relaxed);
@@ -292,13 +292,17 @@ static WYN_NOINLINE wyn_co *fair_round(wyn__worker *w)
     return co ? co : take_ordinary(w);
 }
 
-wyn_co *wyn__take_local(wyn__worker *w)
+wyn_co *wyn__take_queued(wyn__worker *w)
 {
-    if (unlikely(--w->timer_countdown == 0))
-        timer_round(w);
     if (unlikely(--w->fair_countdown == 0))
         return fair_round(w);
     return take_ordinary(w);
+}
+
+wyn_co *wyn__take_local(wyn__worker *w)
+{
+    wyn__timer_tick(w);
+    return wyn__take_queued(w);
 }
 
 void wyn__enqueue(wyn_co *co, bool to_next) { wyn__enqueue_on(wyn__this_worker(), co, to_next); }

@@ -108,9 +108,8 @@ static inline bool wyn__cancel_hold(wyn_co *self)
 {
     if (self->kind != CO_KIND_CORO)
         return false;
-    /* seq_cst: keeps the flag in the single order of wyn_cancel's Dekker
-     * pattern (its seq_cst store of `cancelled` / load of the state against
-     * after_park's CAS and load; park.c). */
+    /* seq_cst: keeps the flag in the single order of wyn_cancel's store
+     * and the waits' loads of it (co.c, park.c). */
     return atomic_exchange_explicit(&self->cancelled, false, memory_order_seq_cst);
 }
 
