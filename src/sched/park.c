@@ -156,8 +156,10 @@ static void after_park(wyn__ctx *from, void *arg)
 }
 
 /* Switch away until a claimer readies us. The wait is armed (and claimed by
- * nobody, or by someone who waits for this park). */
-static void park_switch(wyn_co *self, void (*unlock)(void *), void *lock)
+ * nobody, or by someone who waits for this park). Inline: the switch stays
+ * in wyn__park's frame, the one call deep it always was (the return-stack
+ * predictor gets a resume right when both sides parked at the same depth). */
+static WYN_ALWAYS_INLINE void park_switch(wyn_co *self, void (*unlock)(void *), void *lock)
 {
     struct park_msg m = {unlock, lock};
     wyn__worker *w = self->worker;
@@ -191,7 +193,8 @@ static int park_thread(wyn_co *self, uint64_t seq, int64_t deadline, void (*unlo
     return self->wake_result;
 }
 
-int wyn__park(wyn_co *self, uint64_t seq, int64_t deadline, void (*unlock)(void *), void *lock)
+WYN_NOINLINE int wyn__park(wyn_co *self, uint64_t seq, int64_t deadline, void (*unlock)(void *),
+                           void *lock)
 {
     if (self->kind == CO_KIND_THREAD)
         return park_thread(self, seq, deadline, unlock, lock);
