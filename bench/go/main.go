@@ -353,15 +353,20 @@ func fibSerial(n int) int64 {
 	return fibSerial(n-1) + fibSerial(n-2)
 }
 
-func fibPar(n int, spawns *int64) int64 {
+// fibResult carries a subtree's value and its spawn count to the parent, so no
+// counter is shared between the workers (a shared atomic would bounce its cache
+// line at every spawn and measure that).
+type fibResult struct{ value, spawns int64 }
+
+func fibPar(n int) fibResult {
 	if n < fibCutoff {
-		return fibSerial(n)
+		return fibResult{fibSerial(n), 0}
 	}
-	atomic.AddInt64(spawns, 1)
-	ch := make(chan int64, 1)
-	go func() { ch <- fibPar(n-1, spawns) }()
-	b := fibPar(n-2, spawns)
-	return <-ch + b
+	ch := make(chan fibResult, 1)
+	go func() { ch <- fibPar(n - 1) }()
+	b := fibPar(n - 2)
+	a := <-ch
+	return fibResult{a.value + b.value, 1 + a.spawns + b.spawns}
 }
 
 // fibSeq is the same tree with no goroutines: the leaves' cost alone, on one thread.
@@ -395,10 +400,10 @@ func fibExpect(n int) (value, spawns int64) {
 }
 
 func runFib(n int64, w int) result {
-	var spawns int64
 	t0 := time.Now()
-	v := fibPar(int(n), &spawns)
+	r := fibPar(int(n))
 	d := time.Since(t0)
+	v, spawns := r.value, r.spawns
 	wantV, wantS := fibExpect(int(n))
 	if v != wantV || spawns != wantS {
 		fail("fib: value %d spawns %d, want %d and %d", v, spawns, wantV, wantS)
