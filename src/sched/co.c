@@ -601,17 +601,18 @@ void wyn_detach(wyn_co *co)
         wyn__fatal("wyn_detach: coroutine #%llu is being joined", (unsigned long long)co->id);
 }
 
-/* Claim co's wait for a cancel if one is armed: false if none is. */
+/* Claim co's wait for a cancel if one is armed: true if we won it. */
 static bool cancel_armed_wait(wyn_co *co)
 {
     /* seq_cst: after our store of `cancelled` in the single order. */
     uint64_t word = atomic_load_explicit(&co->wait_word, memory_order_seq_cst);
     if (word & 1)
         return false;
-    /* Losing this claim is fine: another waker is readying co now, and co
-     * checks `cancelled` in every later wait (our store is visible by then). */
-    wyn__wake(co, word >> 1, -ECANCELED, 0, false);
-    return true;
+    /* Losing means another waker is readying co now; co may then run and
+     * arm its next wait as in the unarmed case, so the caller treats a loss
+     * like finding no wait (nothing but the heavy fence orders our store
+     * before that wait's check: the claims are only acquire). */
+    return wyn__wake(co, word >> 1, -ECANCELED, 0, false);
 }
 
 int wyn_cancel(wyn_co *co)
@@ -624,12 +625,15 @@ int wyn_cancel(wyn_co *co)
     /* Dekker's pattern with wyn__park: co arms its wait (a store), then
      * loads `cancelled`; we store `cancelled`, then load the wait. co has no
      * fence between its two (parks stay free of locked instructions), so
-     * when we see no armed wait, co may be arming one right now, its store
+     * when we win no armed wait, co may be arming one right now, its store
      * still in its processor's store buffer and its load already done. The
      * heavy fence makes every running thread execute a full barrier: after
      * it, either co's arming store is visible to our second look, or co's
-     * load comes after the barrier and sees our store. A cancel of a
-     * waiting coroutine (the usual case) needs only the first look.
+     * load comes after the barrier and sees our store; so does every later
+     * wait's. A second look that finds nothing, or loses, is then fine. A
+     * cancel of a waiting coroutine (the usual case) needs only the first
+     * look. (Without membarrier, park fences and the heavy fence is an
+     * ordinary one: sys.c.)
      * seq_cst: our store precedes our loads (on x86 an exchange). */
     atomic_store_explicit(&co->cancelled, true, memory_order_seq_cst);
     if (!cancel_armed_wait(co)) {

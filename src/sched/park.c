@@ -14,16 +14,19 @@
  *   coroutine at most one store short of PARKED; the others (the timer, a
  *   cancel, a finishing joinee, a cond signal) may wait for the rest of the
  *   switch. That wait cannot deadlock, because a coroutine between arming
- *   and PARKED never waits for anything such a claimer holds: it takes no
- *   lock but the timer heap's (never held by a claimer that waits) and the
- *   pools', and it fires no timers (park's switch skips the timer round;
- *   wyn__wait_arm does it instead, before arming). So a coroutine is never
- *   queued twice and never resumed while it still runs, and a park costs no
- *   locked instruction of its own.
+ *   and PARKED never waits for anything such a claimer holds: it takes the
+ *   timer heap's lock (never held by a claimer that waits) and the pools',
+ *   and it fires no timers (park's switch skips the timer round;
+ *   wyn__wait_arm does it instead, before arming). wyn_cond_wait's unlock of
+ *   the mutex after arming may claim a mutex waiter, which is one store from
+ *   PARKED; docs/internals.md has the whole argument. So a coroutine is
+ *   never queued twice and never resumed while it still runs, and a park
+ *   costs no locked instruction of its own.
  * Cancellation: wyn_cancel stores `cancelled`, then looks for an armed wait;
  *   park checks `cancelled` after arming. Neither side has a fence between
  *   its store and its load; wyn_cancel makes up for both with the process-
- *   wide barrier of wyn__fence_heavy when it sees no armed wait (co.c).
+ *   wide barrier of wyn__fence_heavy when it does not win an armed wait
+ *   (co.c). Where the kernel has no such barrier, park fences (sys.c).
  * Plain threads wait on a futex in their own record (CO_KIND_THREAD). */
 #include <sched.h>
 
@@ -203,9 +206,13 @@ WYN_NOINLINE int wyn__park(wyn_co *self, uint64_t seq, int64_t deadline, void (*
      * first, they wait for us to park and ready us at once.
      * The signal fence keeps the compiler from moving this load of
      * `cancelled` above the arming store (wyn_cancel's heavy fence orders
-     * the two in the processor; co.c). seq_cst: in the order of wyn_cancel's
-     * store. */
-    atomic_signal_fence(memory_order_seq_cst);
+     * the two in the processor; co.c). Without a heavy fence (no
+     * membarrier) a full fence here does that. seq_cst: in the order of
+     * wyn_cancel's store. relaxed flag: set before any coroutine existed. */
+    if (unlikely(atomic_load_explicit(&wyn__park_fences, memory_order_relaxed)))
+        wyn__fence_seq_cst();
+    else
+        atomic_signal_fence(memory_order_seq_cst);
     int early = 0;
     if (atomic_load_explicit(&self->cancelled, memory_order_seq_cst))
         early = -ECANCELED;

@@ -205,6 +205,9 @@ void wyn__fence_heavy_init(void);   /* once per process, before the runtime acce
 /* Every running thread of the process executes a full barrier. Costly (a
  * system call with inter-processor interrupts): for rare paths only. */
 void wyn__fence_heavy(void);
+/* True where the kernel gives no heavy fence: then every park runs a full
+ * fence instead (park.c). Set once, before the runtime accepts work. */
+extern _Atomic bool wyn__park_fences;
 
 /* ---- timers (timer.c) ---- */
 void    wyn__timers_init(void);

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,24 +57,22 @@ void wyn__futex_wake(_Atomic uint32_t *word, int n)
  * it is switched back in). With it, the other side of a Dekker pattern
  * needs only a compiler barrier (wyn_cancel against park, co.c). Linux's
  * membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) does exactly this with
- * inter-processor interrupts to the CPUs running our threads. Where the
- * kernel refuses it (older than 4.14, or a sandbox), taking write access
- * away from a page of ours does it too: the kernel must then flush that
- * page from the TLB of every CPU that runs our address space, by an
- * interrupt, which drains the CPU's store buffer. $WYN_FENCE=mprotect
- * forces that fallback (for tests). */
+ * inter-processor interrupts to the CPUs running our threads.
+ * Where the kernel refuses it (older than 4.14, seccomp sandboxes), there is
+ * no heavy fence to be had: a TLB shootdown by mprotect is not one, since
+ * CPUs with broadcast TLB invalidation (AMD INVLPGB, Linux 6.15+) flush
+ * without interrupting anybody. Then the other side pays instead: every park
+ * runs a full fence (wyn__park_fences), and this "heavy" fence is an
+ * ordinary one. $WYN_FENCE=park forces that mode (for tests). */
 static pthread_once_t fence_once = PTHREAD_ONCE_INIT;
-static _Atomic int    fence_membarrier;   /* 1: registered for membarrier */
-static wyn__spinlock  fence_lock;         /* one page protection change at a time */
-static _Alignas(4096) char fence_page[4096];
+_Atomic bool          wyn__park_fences;
 
 static void fence_setup(void)
 {
     const char *e = getenv("WYN_FENCE");
-    if (e && strcmp(e, "mprotect") == 0)
-        return;
-    if (syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0)
-        atomic_store_explicit(&fence_membarrier, 1, memory_order_relaxed);
+    bool forced = e && strcmp(e, "park") == 0;
+    if (forced || syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) != 0)
+        atomic_store_explicit(&wyn__park_fences, true, memory_order_relaxed);
 }
 
 void wyn__fence_heavy_init(void) { pthread_once(&fence_once, fence_setup); }
@@ -84,17 +81,14 @@ void wyn__fence_heavy(void)
 {
     /* relaxed: set once before the runtime accepts work (whose release
      * publishes it to every thread that can get here). */
-    if (atomic_load_explicit(&fence_membarrier, memory_order_relaxed) &&
-        syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0)
+    if (atomic_load_explicit(&wyn__park_fences, memory_order_relaxed)) {
+        wyn__fence_seq_cst();   /* pairs with the fence in every park */
         return;
-    wyn__spin_lock(&fence_lock);
-    /* The write makes the page present and writable in our page table, so
-     * taking write access away changes an entry that CPUs may cache. */
-    *(volatile char *)fence_page = 1;
-    if (mprotect(fence_page, sizeof fence_page, PROT_READ) != 0 ||
-        mprotect(fence_page, sizeof fence_page, PROT_READ | PROT_WRITE) != 0)
-        wyn__fatal("heavy fence: mprotect failed: %s", strerror(errno));
-    wyn__spin_unlock(&fence_lock);
+    }
+    /* Registered, so the kernel accepts the command; if it ever refused,
+     * parks (which do not fence in this mode) could lose a cancel. */
+    if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0)
+        wyn__fatal("heavy fence: membarrier failed after registration: %s", strerror(errno));
 }
 
 void wyn__spin_lock_slow(wyn__spinlock *l)

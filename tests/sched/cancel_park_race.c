@@ -13,8 +13,8 @@
  * it, so the cancel lands anywhere from before the arming to well after the
  * park. The victim must return -ECANCELED, its next blocking call must also
  * fail at once, and wyn_join must see it finish within the watchdog. A lost
- * cancel shows as a join that times out. Run with WYN_FENCE=mprotect too, so
- * the heavy fence's fallback is exercised (ctest does both). */
+ * cancel shows as a join that times out. Run with WYN_FENCE=park too, so the
+ * mode without membarrier (every park fences) is exercised (ctest does both). */
 #include "test.h"
 
 #include <pthread.h>
