@@ -18,6 +18,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <string.h>
 
 static void sleep_ms(int ms)
 {
@@ -99,9 +100,32 @@ static void recv_L(void *arg)
     wyn_chan_free(a->done);
 }
 
+/* A spawn with a copy of the helper's arguments, tracked like test_go: the
+ * helpers drop their channel references as their last act, so main must wait
+ * for them (test_wait_all) or returning abandons them and leaks the channels. */
+struct copied_args {
+    void (*fn)(void *);
+    union {
+        struct flag_args flag;
+        struct done_args done;
+    } u;
+};
+
+static void copied_entry(void *p)
+{
+    struct copied_args *a = p;
+    a->fn(&a->u);
+    wyn_wg_done(&test_tracked);
+}
+
 static void spawn_copy(void (*fn)(void *), const void *arg, size_t size)
 {
-    CHECK_EQ(wyn_spawn_ex(fn, NULL, &(wyn_spawn_opts){.arg_copy = arg, .arg_size = size}), 0);
+    struct copied_args a = {.fn = fn};
+    CHECK(size <= sizeof a.u);
+    memcpy(&a.u, arg, size);
+    wyn_wg_add(&test_tracked, 1);
+    CHECK_EQ(wyn_spawn_ex(copied_entry, NULL, &(wyn_spawn_opts){.arg_copy = &a, .arg_size = sizeof a}),
+             0);
 }
 
 static void test_main(void *arg)
@@ -302,7 +326,7 @@ static void test_main(void *arg)
             wyn_chan_free(c);
         }
     }
-    test_wait_all();   /* senders drop their references as their last act */
+    test_wait_all();   /* helpers drop their references as their last act */
 }
 
 int main(void)
