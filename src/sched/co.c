@@ -16,6 +16,7 @@
  *   exchanges it for JW_DONE and frees the record, wakes the joiner, or
  *   leaves it. */
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -447,23 +448,36 @@ int wyn__spawn(void (*fn)(void *), void *arg, const wyn_spawn_opts *opts, bool i
     if (w) {
         /* acquire: pairs with runtime start's release; the runtime is set up.
          * A worker's spawn cannot race teardown: its worker exits only after
-         * the spawning coroutine has switched away. */
-        if (!atomic_load_explicit(&wyn__rt.accepting, memory_order_acquire))
+         * the spawning coroutine has switched away. A pause (wyn_stop
+         * looking) ends with spawns accepted again, since we are alive. */
+        int acc;
+        while ((acc = atomic_load_explicit(&wyn__rt.accepting, memory_order_acquire)) ==
+               ACCEPT_PAUSED)
+            sched_yield();
+        if (acc == ACCEPT_NO)
             return -ESRCH;
         return spawn_on(w, fn, arg, opts, is_main);
     }
     /* A plain thread (or wyn_run's main spawn) counts itself in ext_inflight
      * while it uses the runtime: teardown stops accepting, then waits for
      * the count to drop to 0, so it never frees what such a spawn touches;
-     * wyn_stop re-checks for spawns that got in before it stops.
-     * seq_cst: Dekker with teardown (it stores accepting = 0, then reads this). */
-    atomic_fetch_add_explicit(&wyn__rt.ext_inflight, 1, memory_order_seq_cst);
-    int rc = -ESRCH;
-    if (atomic_load_explicit(&wyn__rt.accepting, memory_order_seq_cst))
-        rc = spawn_on(NULL, fn, arg, opts, is_main);
-    /* release: teardown's acquire load of 0 sees everything this spawn did. */
-    atomic_fetch_sub_explicit(&wyn__rt.ext_inflight, 1, memory_order_release);
-    return rc;
+     * wyn_stop pauses spawns and re-checks for any that got in before.
+     * seq_cst: Dekker with teardown (it stores accepting, then reads this). */
+    for (;;) {
+        atomic_fetch_add_explicit(&wyn__rt.ext_inflight, 1, memory_order_seq_cst);
+        int acc = atomic_load_explicit(&wyn__rt.accepting, memory_order_seq_cst);
+        int rc = -ESRCH;
+        if (acc == ACCEPT_YES)
+            rc = spawn_on(NULL, fn, arg, opts, is_main);
+        /* release: teardown's acquire load of 0 sees everything this spawn did. */
+        atomic_fetch_sub_explicit(&wyn__rt.ext_inflight, 1, memory_order_release);
+        if (acc != ACCEPT_PAUSED)
+            return rc;
+        /* wyn_stop is deciding (it waits for ext_inflight to be 0 first):
+         * wait outside, then try again. */
+        while (atomic_load_explicit(&wyn__rt.accepting, memory_order_acquire) == ACCEPT_PAUSED)
+            sched_yield();
+    }
 }
 
 int wyn_spawn(void (*fn)(void *), void *arg) { return wyn__spawn(fn, arg, NULL, false); }
@@ -662,6 +676,9 @@ int wyn_sleep_until(int64_t deadline)
     int rc = wyn__deadline_check(deadline);
     if (rc)
         return rc;
+    /* A passed deadline needs no wait: done, even if cancelled (API.md). */
+    if (deadline != WYN_FOREVER && deadline <= wyn_now())
+        return 0;
     rc = wyn__park_alone(deadline);
     return rc == -ETIMEDOUT ? 0 : rc;
 }

@@ -84,18 +84,24 @@ static void collect_stats(wyn_stats *s)
     memset(s, 0, sizeof *s);
     s->workers = wyn__rt.nworkers;
     uint64_t pooled = wyn__stacks_pooled_shared();
+    /* Every worker's finished count before any spawned count, as in
+     * wyn__alive_estimate: a coroutine spawned on one worker and finished on
+     * another is then never counted finished but not spawned (acquire: a
+     * finish we see makes its spawn's count visible). */
+    for (unsigned i = 0; i < wyn__rt.nworkers; i++)
+        s->finished += atomic_load_explicit(&wyn__rt.workers[i]->st_finished, memory_order_acquire);
     for (unsigned i = 0; i < wyn__rt.nworkers; i++) {
         wyn__worker *w = wyn__rt.workers[i];
-        s->spawned += atomic_load_explicit(&w->st_spawned, memory_order_relaxed);
-        s->finished += atomic_load_explicit(&w->st_finished, memory_order_relaxed);
+        s->spawned += atomic_load_explicit(&w->st_spawned, memory_order_acquire);
         s->switches += atomic_load_explicit(&w->st_switches, memory_order_relaxed);
         s->steals += atomic_load_explicit(&w->st_steals, memory_order_relaxed);
         s->parks += atomic_load_explicit(&w->st_parks, memory_order_relaxed);
         pooled += atomic_load_explicit(&w->stacks.count, memory_order_relaxed);
     }
-    s->spawned += atomic_load_explicit(&wyn__rt.ext_spawned, memory_order_relaxed);
+    s->spawned += atomic_load_explicit(&wyn__rt.ext_spawned, memory_order_acquire);
     s->abandoned = atomic_load_explicit(&wyn__rt.abandoned, memory_order_relaxed);
-    s->alive = s->spawned - s->finished - s->abandoned;
+    uint64_t gone = s->finished + s->abandoned;
+    s->alive = s->spawned > gone ? s->spawned - gone : 0;
     s->stacks_pooled = pooled;
     s->stacks_mapped = wyn__stacks_mapped();
 }
@@ -128,7 +134,7 @@ void wyn__main_returning(void)
 {
     /* Like Go's main returning: no more spawns, nothing started or resumed
      * again (workers check `stopping` before they start a coroutine). */
-    atomic_store_explicit(&wyn__rt.accepting, 0, memory_order_seq_cst);
+    atomic_store_explicit(&wyn__rt.accepting, ACCEPT_NO, memory_order_seq_cst);
     atomic_store_explicit(&wyn__rt.stopping, 1, memory_order_seq_cst);
 }
 
@@ -197,7 +203,7 @@ static int start_locked(const wyn_config *cfg)
     wyn__fence_heavy_init();
     wyn__overflow_install(wyn__overflow_classify);
     /* release: a spawner that sees accepting (acquire) sees all of the above. */
-    atomic_store_explicit(&wyn__rt.accepting, 1, memory_order_release);
+    atomic_store_explicit(&wyn__rt.accepting, ACCEPT_YES, memory_order_release);
 
     /* Workers block asynchronous signals so they reach the program's own
      * threads; faults stay deliverable (a blocked SIGSEGV would kill us
@@ -221,7 +227,7 @@ static int start_locked(const wyn_config *cfg)
         rc = -EAGAIN;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc) {
-        atomic_store(&wyn__rt.accepting, 0);
+        atomic_store(&wyn__rt.accepting, ACCEPT_NO);
         atomic_store(&wyn__rt.stopping, 1);
         wyn__wake_all_workers();
         for (unsigned i = 0; i < started; i++)
@@ -237,10 +243,12 @@ static int start_locked(const wyn_config *cfg)
     return 0;
 }
 
-/* Stop accepting spawns and wait for plain-thread spawns already inside. */
-static void stop_accepting(void)
+/* Stop accepting spawns (ACCEPT_NO, for good; ACCEPT_PAUSED, while wyn_stop
+ * looks whether anything is alive: spawns then wait instead of failing) and
+ * wait for plain-thread spawns already inside. */
+static void stop_accepting(int how)
 {
-    atomic_store_explicit(&wyn__rt.accepting, 0, memory_order_seq_cst);
+    atomic_store_explicit(&wyn__rt.accepting, how, memory_order_seq_cst);
     /* acquire: pairs with the spawn's release decrement. */
     while (atomic_load_explicit(&wyn__rt.ext_inflight, memory_order_acquire) != 0)
         sched_yield();
@@ -248,7 +256,7 @@ static void stop_accepting(void)
 
 static void shutdown_locked(void)
 {
-    stop_accepting();
+    stop_accepting(ACCEPT_NO);
     atomic_store_explicit(&wyn__rt.stopping, 1, memory_order_seq_cst);
     /* The monitor first: it must not fire timers or move work once the
      * workers are gone. */
@@ -329,12 +337,13 @@ int wyn_stop(int64_t deadline)
     for (;;) {
         uint32_t seen = atomic_load_explicit(&wyn__rt.stop_word, memory_order_acquire);
         if (wyn__alive_estimate() == 0) {
-            /* A plain thread's spawn may have got in meanwhile: stop
-             * accepting, and if one did, accept again and wait for it too. */
-            stop_accepting();
+            /* A plain thread's spawn may have got in meanwhile: pause
+             * spawns (they wait, API.md: spawns made meanwhile succeed), and
+             * if one got in, accept again and wait for it too. */
+            stop_accepting(ACCEPT_PAUSED);
             if (wyn__alive_estimate() == 0)
                 break;
-            atomic_store_explicit(&wyn__rt.accepting, 1, memory_order_seq_cst);
+            atomic_store_explicit(&wyn__rt.accepting, ACCEPT_YES, memory_order_seq_cst);
             continue;
         }
         if (wyn__futex_wait(&wyn__rt.stop_word, seen, deadline) == -ETIMEDOUT &&

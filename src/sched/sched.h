@@ -93,11 +93,16 @@ struct wyn_co {
 };
 
 /* ---- runtime-wide state (runtime.c) ---- */
+enum {
+    ACCEPT_NO,       /* no runtime, or shutting down: spawns get -ESRCH */
+    ACCEPT_YES,
+    ACCEPT_PAUSED,   /* wyn_stop is looking whether anything is alive: spawns wait */
+};
 typedef struct wyn__runtime {
     unsigned           nworkers;
     size_t             stack_size;       /* rounded default */
     wyn__worker      **workers;
-    _Atomic int        accepting;        /* spawns allowed */
+    _Atomic int        accepting;        /* ACCEPT_*: may spawns start */
     _Atomic int        stopping;         /* workers must exit */
     _Atomic int        stop_requested;   /* wyn_stop waits for alive == 0 */
     _Atomic uint32_t   stop_word;        /* futex: alive reached 0 / main returned */

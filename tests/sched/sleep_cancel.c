@@ -147,6 +147,10 @@ static void long_sleeper(void *arg)
     CHECK_EQ(wyn_sleep_until(WYN_FOREVER), -ECANCELED);
     CHECK_EQ(wyn_sleep_until(wyn_deadline(60LL * 1000 * MS)), -ECANCELED);
     CHECK(wyn_now() - t0 < LATE_MAX);
+    /* ... but a sleep that needs no wait completes (API.md), as wyn_sleep(0) does */
+    CHECK_EQ(wyn_sleep_until(0), 0);
+    CHECK_EQ(wyn_sleep_until(wyn_now() - 1), 0);
+    CHECK_EQ(wyn_sleep(0), 0);
     CHECK_EQ(wyn_cancelled(), 1);
     wyn_yield();   /* yield is not a wait: fine */
     CHECK_EQ(wyn_cancelled(), 1);
