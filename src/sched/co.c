@@ -437,6 +437,17 @@ static int spawn_on(wyn__worker *w, void (*fn)(void *), void *arg, const wyn_spa
     return 0;
 }
 
+/* Wait out a pause of spawns (wyn_stop deciding whether anything is alive;
+ * it lasts one look at the counters) and return the state it ended in.
+ * acquire: as the spawn's own load of `accepting`. */
+static WYN_NOINLINE int accepting_settled(void)
+{
+    int acc;
+    while ((acc = atomic_load_explicit(&wyn__rt.accepting, memory_order_acquire)) == ACCEPT_PAUSED)
+        sched_yield();
+    return acc;
+}
+
 int wyn__spawn(void (*fn)(void *), void *arg, const wyn_spawn_opts *opts, bool is_main)
 {
     if (!fn)
@@ -450,11 +461,8 @@ int wyn__spawn(void (*fn)(void *), void *arg, const wyn_spawn_opts *opts, bool i
          * A worker's spawn cannot race teardown: its worker exits only after
          * the spawning coroutine has switched away. A pause (wyn_stop
          * looking) ends with spawns accepted again, since we are alive. */
-        int acc;
-        while ((acc = atomic_load_explicit(&wyn__rt.accepting, memory_order_acquire)) ==
-               ACCEPT_PAUSED)
-            sched_yield();
-        if (acc == ACCEPT_NO)
+        if (unlikely(atomic_load_explicit(&wyn__rt.accepting, memory_order_acquire) != ACCEPT_YES) &&
+            accepting_settled() == ACCEPT_NO)
             return -ESRCH;
         return spawn_on(w, fn, arg, opts, is_main);
     }
@@ -475,8 +483,7 @@ int wyn__spawn(void (*fn)(void *), void *arg, const wyn_spawn_opts *opts, bool i
             return rc;
         /* wyn_stop is deciding (it waits for ext_inflight to be 0 first):
          * wait outside, then try again. */
-        while (atomic_load_explicit(&wyn__rt.accepting, memory_order_acquire) == ACCEPT_PAUSED)
-            sched_yield();
+        accepting_settled();
     }
 }
 
@@ -677,7 +684,7 @@ int wyn_sleep_until(int64_t deadline)
     if (rc)
         return rc;
     /* A passed deadline needs no wait: done, even if cancelled (API.md). */
-    if (deadline != WYN_FOREVER && deadline <= wyn_now())
+    if (wyn__deadline_passed(deadline))
         return 0;
     rc = wyn__park_alone(deadline);
     return rc == -ETIMEDOUT ? 0 : rc;
