@@ -5,7 +5,8 @@
  * a thief's steal both win it: a missing StoreLoad fence or a CAS on the wrong
  * word), an item lost (pop gives up on an item that no thief took), and items
  * lost or duplicated while the buffer grows under thieves (the deque starts at
- * capacity 4 in every epoch, so it grows many times). Every item is a unique
+ * capacity 4 in every epoch, so it grows many times), and the owner's batch
+ * take from the top (take_oldest) racing the thieves. Every item is a unique
  * integer (never 0 or 1, which mean "empty" and "abort") with its own atomic
  * counter; at the end every counter must be exactly 1. A duplicate fails at
  * once with the item's value; a lost item fails in the final sweep. */
@@ -96,6 +97,25 @@ static void sequential(void)
         CHECK_EQ((uintptr_t)(i % 2 ? wyn__deque_pop(&d) : wyn__deque_steal(&d)), i);
     }
     wyn__deque_destroy(&d);
+
+    /* try_push refuses a full buffer (no growth, nothing lost); take_oldest
+     * gives the oldest items in order. */
+    CHECK_EQ(wyn__deque_init(&d, 4), 0);
+    for (uintptr_t i = 2; i < 6; i++)
+        CHECK(wyn__deque_try_push(&d, (void *)i));
+    CHECK(!wyn__deque_try_push(&d, (void *)99));
+    CHECK_EQ(wyn__deque_size(&d), 4);
+    void *out[8];
+    CHECK_EQ(wyn__deque_take_oldest(&d, out, 3), 3);
+    for (uintptr_t i = 0; i < 3; i++)
+        CHECK_EQ((uintptr_t)out[i], i + 2);
+    CHECK(wyn__deque_try_push(&d, (void *)6));
+    CHECK_EQ(wyn__deque_take_oldest(&d, out, 8), 2);
+    CHECK_EQ((uintptr_t)out[0], 5);
+    CHECK_EQ((uintptr_t)out[1], 6);
+    CHECK_EQ(wyn__deque_take_oldest(&d, out, 8), 0);
+    CHECK(wyn__deque_pop(&d) == NULL);
+    wyn__deque_destroy(&d);
 }
 
 int main(void)
@@ -107,7 +127,7 @@ int main(void)
     taken = calloc((size_t)nitems, sizeof *taken);
     CHECK(taken != NULL);
     long per_epoch = nitems / epochs + 1;
-    long next = 0, popped = 0, pops_empty = 0, grown = 0;
+    long next = 0, popped = 0, pops_empty = 0, grown = 0, batched = 0;
 
     for (long e = 0; e < epochs && next < nitems; e++) {
         long end = next + per_epoch;
@@ -130,6 +150,20 @@ int main(void)
                 wyn__deque_push(&dq, (void *)(uintptr_t)(next++ + 2));
             if (k > 64)
                 grown++;
+            if (((r >> 40) & 7) == 0) {
+                /* The owner's batch from the top (a full run queue moving
+                 * its older half away), racing the thieves' CAS: in order,
+                 * each item once. */
+                void *batch[64];
+                long n = (long)wyn__deque_take_oldest(&dq, batch, 1 + (long)((r >> 44) % 64));
+                for (long i = 0; i < n; i++) {
+                    if (i > 0)
+                        CHECK((uintptr_t)batch[i] > (uintptr_t)batch[i - 1]);
+                    take(batch[i], "owner batch");
+                }
+                popped += n;
+                batched += n;
+            }
             long pops = (long)((r >> 24) % 4);   /* 0..3 pops: sometimes more than pushed */
             for (long i = 0; i < pops; i++) {
                 void *x = wyn__deque_pop(&dq);
@@ -165,8 +199,8 @@ int main(void)
     }
     CHECK_EQ(missing, 0);
     CHECK_EQ(popped + atomic_load(&stolen_total), nitems);
-    printf("ok: %ld items, %ld popped, %ld stolen, %ld empty pops, %ld bursts\n", nitems, popped,
-           (long)atomic_load(&stolen_total), pops_empty, grown);
+    printf("ok: %ld items, %ld popped (%ld in batches), %ld stolen, %ld empty pops, %ld bursts\n",
+           nitems, popped, batched, (long)atomic_load(&stolen_total), pops_empty, grown);
     free(taken);
     return 0;
 }

@@ -427,7 +427,7 @@ static int spawn_on(wyn__worker *w, void (*fn)(void *), void *arg, const wyn_spa
         atomic_store_explicit(&w->st_spawned,
                               atomic_load_explicit(&w->st_spawned, memory_order_relaxed) + 1,
                               memory_order_release);
-        wyn__deque_push(&w->dq, co);
+        wyn__runq_push(w, co);
     } else {
         /* release: as st_spawned above. */
         atomic_fetch_add_explicit(&wyn__rt.ext_spawned, 1, memory_order_release);

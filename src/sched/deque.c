@@ -61,37 +61,78 @@ static WYN_NOINLINE wyn__deque_buf *grow(wyn__deque *d, wyn__deque_buf *a, int64
 }
 
 /* push when the buffer looked full (out of line: the common push then
- * needs no stack frame). */
-static WYN_NOINLINE void push_slow(wyn__deque *d, void *x, int64_t b)
+ * needs no stack frame): re-read top; grow if `may_grow`, else report full. */
+static WYN_NOINLINE bool push_slow(wyn__deque *d, void *x, int64_t b, bool may_grow)
 {
     wyn__deque_buf *a = atomic_load_explicit(&d->buf, memory_order_relaxed);
     /* acquire: pairs with the CAS on top in steal, so the slot a thief has
      * just taken is not overwritten before the thief has read it. An older
      * acquire reading (top_seen, in push) orders just as well. */
     d->top_seen = atomic_load_explicit(&d->top, memory_order_acquire);
-    if (b - d->top_seen > a->mask)
+    if (b - d->top_seen > a->mask) {
+        if (!may_grow)
+            return false;
         a = grow(d, a, b, d->top_seen);
+    }
     atomic_store_explicit(&a->slots[b & a->mask], x, memory_order_relaxed);
     /* release: as in push. */
     atomic_store_explicit(&d->bottom, b + 1, memory_order_release);
+    return true;
 }
 
-void wyn__deque_push(wyn__deque *d, void *x)
+static inline bool push(wyn__deque *d, void *x, bool may_grow)
 {
     int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
     /* The slot b reuses held item b - capacity. It is free once top has
      * passed that item; top_seen (an older reading of top, which only
      * grows) says so without touching top's cache line, which thieves
      * write: top is re-read only when the buffer looks full. */
-    if (unlikely(b - d->top_seen > d->own_mask)) {
-        push_slow(d, x, b);
-        return;
-    }
+    if (unlikely(b - d->top_seen > d->own_mask))
+        return push_slow(d, x, b, may_grow);
     atomic_store_explicit(&d->own_slots[b & d->own_mask], x, memory_order_relaxed);
     /* release: the slot (and everything written before the push, such as a
      * new coroutine's record) is visible to a thief that reads the new bottom
      * with acquire in steal. */
     atomic_store_explicit(&d->bottom, b + 1, memory_order_release);
+    return true;
+}
+
+void wyn__deque_push(wyn__deque *d, void *x) { push(d, x, true); }
+
+bool wyn__deque_try_push(wyn__deque *d, void *x) { return push(d, x, false); }
+
+int64_t wyn__deque_take_oldest(wyn__deque *d, void **out, int64_t max)
+{
+    int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
+    int64_t t, n;
+    if (d->single) {
+        /* No thief exists: the owner alone moves top. */
+        t = atomic_load_explicit(&d->top, memory_order_relaxed);
+        n = b - t < max ? b - t : max;
+        if (n <= 0)
+            return 0;
+        atomic_store_explicit(&d->top, t + n, memory_order_relaxed);
+    } else {
+        /* One CAS claims [t, t + n): a thief claims only [t, t + 1) with the
+         * same CAS, so one of us wins slot t and the loser sees top moved;
+         * the owner (us) is not popping, so bottom stays put and every
+         * claimed slot lies below it. seq_cst: as the thieves' CAS. The
+         * acquire of the successful CAS also orders our later pushes into
+         * slots that thieves took before it after their reads (as push_slow). */
+        t = atomic_load_explicit(&d->top, memory_order_relaxed);
+        do {
+            n = b - t < max ? b - t : max;
+            if (n <= 0)
+                return 0;
+        } while (!atomic_compare_exchange_weak_explicit(&d->top, &t, t + n, memory_order_seq_cst,
+                                                        memory_order_relaxed));
+    }
+    /* The slots are ours now: only the owner writes slots, and it pushes
+     * again only after we return. A thief that read top before our CAS may
+     * still load slot t, but its CAS fails and it discards what it read. */
+    for (int64_t i = 0; i < n; i++)
+        out[i] = atomic_load_explicit(&d->own_slots[(t + i) & d->own_mask], memory_order_relaxed);
+    return n;
 }
 
 void *wyn__deque_pop(wyn__deque *d)

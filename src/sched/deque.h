@@ -4,8 +4,9 @@
  * top (FIFO; the owner too, for fairness). Memory orders follow Lê, Pop,
  * Cohen and Zappa Nardelli, "Correct and Efficient Work-Stealing for Weak
  * Memory Models" (PPoPP 2013); each is justified in deque.c. A full buffer
- * is replaced by one twice its size; the old one stays allocated until the
- * deque is destroyed, because a thief may still be reading it. */
+ * is replaced by one twice its size (wyn__deque_push; try_push reports it
+ * full instead); the old one stays allocated until the deque is destroyed,
+ * because a thief may still be reading it. */
 #ifndef WYN_DEQUE_H
 #define WYN_DEQUE_H
 
@@ -35,7 +36,10 @@ typedef struct wyn__deque {
 
 int   wyn__deque_init(wyn__deque *d, int64_t cap);    /* 0 or -ENOMEM */
 void  wyn__deque_destroy(wyn__deque *d);
-void  wyn__deque_push(wyn__deque *d, void *x);        /* owner only */
+void  wyn__deque_push(wyn__deque *d, void *x);        /* owner only; grows a full buffer */
+bool  wyn__deque_try_push(wyn__deque *d, void *x);    /* owner only; false if full */
+/* Owner only: take up to max of the oldest items (in order) into out. */
+int64_t wyn__deque_take_oldest(wyn__deque *d, void **out, int64_t max);
 void *wyn__deque_pop(wyn__deque *d);                  /* owner only; NULL if empty */
 void *wyn__deque_steal(wyn__deque *d);                /* anyone; NULL, ABORT or an item */
 void *wyn__deque_take_top(wyn__deque *d);             /* owner: the oldest item, or NULL */

@@ -77,6 +77,7 @@ static void free_workers(unsigned n)
     }
     free(wyn__rt.workers);
     wyn__rt.workers = NULL;
+    wyn__global_free();
 }
 
 static void collect_stats(wyn_stats *s)
@@ -169,6 +170,7 @@ static int start_locked(const wyn_config *cfg)
 
     pthread_mutex_lock(&stats_lock);   /* wyn_stats_get must not see a half-built runtime */
     memset(&wyn__rt, 0, sizeof wyn__rt);
+    wyn__rt.gq_mask = -1;   /* no ring yet: the first push allocates it */
     wyn__rt.nworkers = nw;
     wyn__rt.stack_size = ss;
     wyn__rt.debug_migrate = env_is("WYN_DEBUG_MIGRATE", "1");
@@ -182,7 +184,7 @@ static int start_locked(const wyn_config *cfg)
     for (unsigned i = 0; i < nw; i++) {
         wyn__worker *w = aligned_alloc(WYN_CACHELINE, (sizeof *w + WYN_CACHELINE - 1) &
                                                           ~(size_t)(WYN_CACHELINE - 1));
-        if (!w || (memset(w, 0, sizeof *w), wyn__deque_init(&w->dq, 256)) != 0) {
+        if (!w || (memset(w, 0, sizeof *w), wyn__deque_init(&w->dq, RUNQ_MAX)) != 0) {
             free(w);
             free_workers(i);
             pthread_mutex_unlock(&stats_lock);

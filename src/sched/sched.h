@@ -113,9 +113,11 @@ typedef struct wyn__runtime {
     _Atomic int        nidle;
     wyn__spinlock      idle_lock;
     wyn__worker       *idle_head;
-    /* global injection queue */
+    /* global run queue: spawns from plain threads and the overflow of full
+     * deques; a FIFO ring under gq_lock, doubled at a new peak (worker.c) */
     _Alignas(WYN_CACHELINE) wyn__spinlock gq_lock;
-    wyn_co            *gq_head, *gq_tail;
+    wyn_co           **gq_ring;
+    int64_t            gq_mask, gq_head;   /* capacity - 1; slot of the oldest */
     _Atomic int64_t    gq_size;
     /* ids handed to workers in blocks */
     _Atomic uint64_t   next_id;
@@ -166,6 +168,10 @@ wyn_co      *wyn__running(void);            /* running coroutine or NULL */
 wyn_co      *wyn__self(void);
 wyn_co      *wyn__thread_rec(void);         /* the calling thread's record */
 
+/* A worker's deque holds at most RUNQ_MAX coroutines (a fixed 512 KiB
+ * buffer); a push to a full one moves its older half to the global queue. */
+#define RUNQ_MAX 65536
+void wyn__runq_push(wyn__worker *w, wyn_co *co);   /* w: the caller's own worker */
 void wyn__enqueue(wyn_co *co, bool to_next);  /* a RUNNABLE co onto a run queue */
 void wyn__enqueue_on(wyn__worker *w, wyn_co *co, bool to_next);  /* w: the caller's worker or NULL */
 /* A RUNNABLE co whose deadline expired: ahead of unstarted work. */
@@ -190,6 +196,7 @@ static inline void wyn__timer_tick(wyn__worker *w)
 void wyn__start_running(wyn__worker *w, wyn_co *co);
 /* wyn__switch_to and wyn__switch_away are at the end of this file (inline). */
 void wyn__global_push(wyn_co *co);
+void wyn__global_free(void);                  /* teardown: the ring's memory */
 void wyn__wake_all_workers(void);
 
 /* ---- parking (park.c) ---- */

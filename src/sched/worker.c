@@ -1,7 +1,8 @@
 /* worker.c — workers: where a coroutine runs next, and who sleeps or wakes.
  *
- * Owns: run queues (each worker's deque and next slot, the global injection
- *   queue), the scheduling round, stealing, spinning and idle parking.
+ * Owns: run queues (each worker's bounded deque and next slot, the global
+ *   queue: plain threads' spawns and full deques' overflow), the scheduling
+ *   round, stealing, spinning and idle parking.
  *
  * A scheduling round (take_local) picks, in order:
  *   every 61st round: the global queue, else the oldest local work (the
@@ -70,22 +71,55 @@ static inline void stat_inc(_Atomic uint64_t *c, uint64_t by)
                           memory_order_relaxed);
 }
 
-/* ---- the global injection queue ---------------------------------------- */
+/* ---- the global queue ------------------------------------------------------ */
+
+/* Room for `more` (lock held): double the ring, keeping its order. Under
+ * the lock, so nobody can be reading the old ring when it is freed. */
+static WYN_NOINLINE void gq_grow(int64_t more)
+{
+    int64_t size = atomic_load_explicit(&wyn__rt.gq_size, memory_order_relaxed);
+    int64_t cap = wyn__rt.gq_mask + 1, ncap = cap ? cap : 1024;
+    while (ncap < size + more)
+        ncap *= 2;
+    wyn_co **ring = malloc((size_t)ncap * sizeof *ring);
+    if (!ring)
+        wyn__fatal("out of memory growing the global run queue to %lld entries",
+                   (long long)ncap);
+    for (int64_t i = 0; i < size; i++)
+        ring[i] = wyn__rt.gq_ring[(wyn__rt.gq_head + i) & wyn__rt.gq_mask];
+    free(wyn__rt.gq_ring);
+    wyn__rt.gq_ring = ring;
+    wyn__rt.gq_mask = ncap - 1;
+    wyn__rt.gq_head = 0;
+}
+
+/* Append n coroutines, oldest first (lock held). */
+static void gq_append(void *const *cos, int64_t n)
+{
+    int64_t size = atomic_load_explicit(&wyn__rt.gq_size, memory_order_relaxed);
+    if (unlikely(size + n > wyn__rt.gq_mask + 1))
+        gq_grow(n);
+    for (int64_t i = 0; i < n; i++)
+        wyn__rt.gq_ring[(wyn__rt.gq_head + size + i) & wyn__rt.gq_mask] = cos[i];
+    /* relaxed: a hint for lock-free emptiness checks; the lock orders the rest. */
+    atomic_store_explicit(&wyn__rt.gq_size, size + n, memory_order_relaxed);
+}
 
 void wyn__global_push(wyn_co *co)
 {
-    co->next = NULL;
     wyn__spin_lock(&wyn__rt.gq_lock);
-    if (wyn__rt.gq_tail)
-        wyn__rt.gq_tail->next = co;
-    else
-        wyn__rt.gq_head = co;
-    wyn__rt.gq_tail = co;
-    /* relaxed: a hint for lock-free emptiness checks; the lock orders the rest. */
-    atomic_store_explicit(&wyn__rt.gq_size,
-                          atomic_load_explicit(&wyn__rt.gq_size, memory_order_relaxed) + 1,
-                          memory_order_relaxed);
+    void *item = co;
+    gq_append(&item, 1);
     wyn__spin_unlock(&wyn__rt.gq_lock);
+}
+
+void wyn__global_free(void)
+{
+    free(wyn__rt.gq_ring);
+    wyn__rt.gq_ring = NULL;
+    wyn__rt.gq_mask = -1;
+    wyn__rt.gq_head = 0;
+    atomic_store_explicit(&wyn__rt.gq_size, 0, memory_order_relaxed);
 }
 
 /* Take one coroutine to run and move up to a fair share more into w's deque. */
@@ -99,22 +133,23 @@ static wyn_co *global_take(wyn__worker *w)
     int64_t want = size / wyn__rt.nworkers + 1;
     if (want > 32)
         want = 32;
-    int64_t taken = 0, scanned = 0;
-    wyn_co **link = &wyn__rt.gq_head, *prev = NULL;
-    while (*link && taken < want && scanned < size) {
-        wyn_co *co = *link;
-        scanned++;
-        /* Debug migration: leave a coroutine for another worker than its last. */
-        if (wyn__rt.debug_migrate && wyn__rt.nworkers > 1 && co->worker == w &&
-            co->stack) {
-            prev = co;
-            link = &co->next;
+    /* No more than the deque has room for (the first one runs at once). */
+    int64_t room = RUNQ_MAX - wyn__deque_size(&w->dq) + 1;
+    if (want > room)
+        want = room > 1 ? room : 1;
+    int64_t taken = 0;
+    for (int64_t scanned = 0; scanned < size && taken < want; scanned++) {
+        wyn_co *co = wyn__rt.gq_ring[wyn__rt.gq_head];
+        wyn__rt.gq_head = (wyn__rt.gq_head + 1) & wyn__rt.gq_mask;
+        /* Debug migration: leave a coroutine for another worker than its
+         * last (it goes round to the tail). */
+        if (wyn__rt.debug_migrate && wyn__rt.nworkers > 1 && co->worker == w && co->stack) {
+            wyn__rt.gq_ring[(wyn__rt.gq_head + size - taken - 1) & wyn__rt.gq_mask] = co;
             continue;
         }
-        *link = co->next;
-        if (wyn__rt.gq_tail == co)
-            wyn__rt.gq_tail = prev;
-        co->next = NULL;
+        /* The records are likely cold (queued long ago, or by another core):
+         * start every miss now, so they overlap. */
+        wyn__prefetch_write(co);
         if (!first)
             first = co;
         else
@@ -127,6 +162,33 @@ static wyn_co *global_take(wyn__worker *w)
 }
 
 /* ---- queues of this worker ---------------------------------------------- */
+
+/* A full deque moves its older half to the global queue in one batch (Go's
+ * runqputslow): a spawn storm then grows the one shared ring, at a new peak
+ * of queued work, not a buffer on whichever worker it happens to run. Out
+ * of line: rare. */
+static WYN_NOINLINE void runq_overflow(wyn__worker *w)
+{
+    enum { CHUNK = 64 };
+    void *batch[CHUNK];
+    int64_t moved = 0, k;
+    wyn__spin_lock(&wyn__rt.gq_lock);
+    while (moved < RUNQ_MAX / 2 &&
+           (k = wyn__deque_take_oldest(&w->dq, batch, CHUNK)) > 0) {
+        gq_append(batch, k);
+        moved += k;
+    }
+    wyn__spin_unlock(&wyn__rt.gq_lock);
+}
+
+void wyn__runq_push(wyn__worker *w, wyn_co *co)
+{
+    if (likely(wyn__deque_try_push(&w->dq, co)))
+        return;
+    runq_overflow(w);
+    /* Thieves only make room: this push finds half the buffer free. */
+    wyn__deque_push(&w->dq, co);
+}
 
 #define LOCAL_HANDOFF_MAX 16   /* hand-off readied coroutines kept unstealable */
 
@@ -336,7 +398,7 @@ void wyn__enqueue_on(wyn__worker *w, wyn_co *co, bool to_next)
             return;
         }
     }
-    wyn__deque_push(&w->dq, co);
+    wyn__runq_push(w, co);
     if (wyn__rt.nworkers > 1)
         wyn__wakep();
 }
@@ -507,7 +569,7 @@ static wyn_co *steal_work(wyn__worker *w)
                 void *y = wyn__deque_steal(&v->dq);
                 if (y == WYN_DEQUE_ABORT || !y)
                     break;
-                wyn__deque_push(&w->dq, y);
+                wyn__runq_push(w, y);
                 got++;
             }
             stat_inc(&w->st_steals, got);
@@ -627,7 +689,7 @@ static void queue_yielder(wyn__worker *w, wyn_co *co)
         wyn__enqueue(co, false);
         return;
     }
-    wyn__deque_push(&w->dq, co);
+    wyn__runq_push(w, co);
     /* Until the top passes the yielder, take from the top: everything queued
      * before it runs (or is stolen) first. */
     w->fifo_until = atomic_load_explicit(&w->dq.bottom, memory_order_relaxed);
