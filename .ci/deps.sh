@@ -1,7 +1,7 @@
 # deps.sh — install the Debian packages wyn needs, if any is missing (sourced).
 # Build: cmake, gcc, clang (TSan pass), Boost.Context's static archive, libunwind,
-# valgrind's headers. Benchmarks: Go and gnuplot.
-wyn_packages="cmake make gcc clang libclang-rt-14-dev libboost-context-dev libunwind-dev valgrind pkg-config golang-go gnuplot-nox"
+# valgrind's headers, strace (the no-mmap test). Benchmarks: Go and gnuplot.
+wyn_packages="cmake make gcc clang libclang-rt-14-dev libboost-context-dev libunwind-dev valgrind strace pkg-config golang-go gnuplot-nox"
 wyn_missing=""
 for p in $wyn_packages; do
   dpkg -s "$p" >/dev/null 2>&1 || wyn_missing="$wyn_missing $p"
