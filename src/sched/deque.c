@@ -20,6 +20,7 @@ int wyn__deque_init(wyn__deque *d, int64_t cap)
     atomic_init(&d->top, 0);
     atomic_init(&d->bottom, 0);
     d->top_seen = 0;
+    d->single = false;
     wyn__deque_buf *b = buf_new(cap);
     if (!b)
         return -ENOMEM;
@@ -116,9 +117,9 @@ int64_t wyn__deque_take_oldest(wyn__deque *d, void **out, int64_t max)
         /* One CAS claims [t, t + n): a thief claims only [t, t + 1) with the
          * same CAS, so one of us wins slot t and the loser sees top moved;
          * the owner (us) is not popping, so bottom stays put and every
-         * claimed slot lies below it. seq_cst: as the thieves' CAS. The
-         * acquire of the successful CAS also orders our later pushes into
-         * slots that thieves took before it after their reads (as push_slow). */
+         * claimed slot lies below it. seq_cst: as the thieves' CAS. Its
+         * acquire also orders our later pushes into slots that thieves took
+         * before it after their reads (the job of push_slow's acquire). */
         t = atomic_load_explicit(&d->top, memory_order_relaxed);
         do {
             n = b - t < max ? b - t : max;
@@ -127,6 +128,7 @@ int64_t wyn__deque_take_oldest(wyn__deque *d, void **out, int64_t max)
         } while (!atomic_compare_exchange_weak_explicit(&d->top, &t, t + n, memory_order_seq_cst,
                                                         memory_order_relaxed));
     }
+    d->top_seen = t + n;   /* owner: the next push need not re-read top */
     /* The slots are ours now: only the owner writes slots, and it pushes
      * again only after we return. A thief that read top before our CAS may
      * still load slot t, but its CAS fails and it discards what it read. */

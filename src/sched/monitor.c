@@ -35,15 +35,7 @@ static bool rescue_stranded(void)
         w->mon_last_switches = sw;
         if (!stuck || wyn__rt.nworkers < 2)
             continue;
-        if (atomic_load_explicit(&w->runnext, memory_order_relaxed)) {
-            /* acquire: pairs with the release exchange that filled the slot. */
-            wyn_co *co = atomic_exchange_explicit(&w->runnext, NULL, memory_order_acquire);
-            if (co) {
-                wyn__global_push(co);
-                did = true;
-            }
-        }
-        if (wyn__local_rescue(w))
+        if (wyn__rescue_queues(w))
             did = true;
         if (did || wyn__deque_size(&w->dq) > 0) {
             wyn__wakep();

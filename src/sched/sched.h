@@ -19,6 +19,7 @@
 #include "../ctx/ctx.h"
 #include "../stack/stack.h"
 #include "deque.h"
+#include "gate.h"
 
 /* Who owns a coroutine record, and where it is. Transitions go through
  * co_state_cas / the functions in park.c and co.c, which check the old state. */
@@ -132,6 +133,7 @@ extern wyn__runtime wyn__rt;
 struct wyn__worker {
     wyn__deque         dq;
     _Alignas(WYN_CACHELINE) _Atomic(wyn_co *) runnext;  /* just readied here; owner and monitor */
+    wyn__gate          gate;             /* guards runnext and the local queue (gate.h) */
     wyn_co            *current;          /* running coroutine, NULL on the scheduler stack */
     wyn__ctx           sched_ctx;        /* this thread's own stack */
     int               *errno_loc;        /* this thread's errno */
@@ -151,8 +153,7 @@ struct wyn__worker {
      * number, so a communicating group stays on one worker) and those whose
      * deadline expired (API.md: ahead of every unstarted coroutine). Served
      * after the next slot, before the deque; the monitor moves it to the
-     * global queue if this worker stops switching. */
-    wyn__spinlock      local_lock;
+     * global queue if this worker stops switching (behind the gate). */
     wyn_co            *local_head, *local_tail;
     _Atomic int64_t    local_count;
     wyn__worker       *idle_next;
@@ -176,8 +177,9 @@ void wyn__enqueue(wyn_co *co, bool to_next);  /* a RUNNABLE co onto a run queue 
 void wyn__enqueue_on(wyn__worker *w, wyn_co *co, bool to_next);  /* w: the caller's worker or NULL */
 /* A RUNNABLE co whose deadline expired: ahead of unstarted work. */
 void wyn__enqueue_expired(wyn_co *co);
-/* Move a worker's local queue to the global queue (monitor rescue). */
-bool wyn__local_rescue(wyn__worker *w);
+/* Monitor: move a stuck worker's next slot and local queue to the global
+ * queue; false if it had none, or was inside an access (try again later). */
+bool wyn__rescue_queues(wyn__worker *w);
 void wyn__wakep(void);                        /* wake an idle worker if work is surplus */
 void wyn__worker_main_loop(wyn__worker *w);
 /* What w runs next without its scheduler loop (next slot, local queue,
@@ -211,15 +213,6 @@ bool wyn__wake(wyn_co *co, uint64_t seq, int result, intptr_t data, bool to_next
 bool wyn__wait_disarm(wyn_co *self, uint64_t seq, int *result);
 void wyn__ready(wyn_co *co, bool to_next);
 void wyn__ready_expired(wyn_co *co);   /* a timer fired: ahead of unstarted work */
-
-/* ---- the heavy fence (sys.c) ---- */
-void wyn__fence_heavy_init(void);   /* once per process, before the runtime accepts work */
-/* Every running thread of the process executes a full barrier. Costly (a
- * system call with inter-processor interrupts): for rare paths only. */
-void wyn__fence_heavy(void);
-/* True where the kernel gives no heavy fence: then every park runs a full
- * fence instead (park.c). Set once, before the runtime accepts work. */
-extern _Atomic bool wyn__park_fences;
 
 /* ---- timers (timer.c) ---- */
 void    wyn__timers_init(void);

@@ -163,22 +163,21 @@ static wyn_co *global_take(wyn__worker *w)
 
 /* ---- queues of this worker ---------------------------------------------- */
 
-/* A full deque moves its older half to the global queue in one batch (Go's
- * runqputslow): a spawn storm then grows the one shared ring, at a new peak
- * of queued work, not a buffer on whichever worker it happens to run. Out
- * of line: rare. */
+/* A full deque moves its older half to the global queue (Go's runqputslow),
+ * 64 at a time (one CAS on top, one short hold of the global lock each): a
+ * spawn storm then grows the one shared ring, at a new peak of queued work,
+ * not a buffer on whichever worker it happens to run. Out of line: rare. */
 static WYN_NOINLINE void runq_overflow(wyn__worker *w)
 {
     enum { CHUNK = 64 };
     void *batch[CHUNK];
     int64_t moved = 0, k;
-    wyn__spin_lock(&wyn__rt.gq_lock);
-    while (moved < RUNQ_MAX / 2 &&
-           (k = wyn__deque_take_oldest(&w->dq, batch, CHUNK)) > 0) {
+    while (moved < RUNQ_MAX / 2 && (k = wyn__deque_take_oldest(&w->dq, batch, CHUNK)) > 0) {
+        wyn__spin_lock(&wyn__rt.gq_lock);
         gq_append(batch, k);
+        wyn__spin_unlock(&wyn__rt.gq_lock);
         moved += k;
     }
-    wyn__spin_unlock(&wyn__rt.gq_lock);
 }
 
 void wyn__runq_push(wyn__worker *w, wyn_co *co)
@@ -192,24 +191,25 @@ void wyn__runq_push(wyn__worker *w, wyn_co *co)
 
 #define LOCAL_HANDOFF_MAX 16   /* hand-off readied coroutines kept unstealable */
 
-/* The local queue's lock is shared only with the monitor's rescue. With one
- * worker there is no rescue (nobody else could run the work), so no lock. */
-static inline void local_lock(wyn__worker *w)
+/* The next slot and the local queue: the owner's, behind the rescue gate
+ * (gate.h), which the monitor closes to move them away. With one worker
+ * there is no rescue (nobody else could run the work): no gate at all. */
+static inline void owner_enter(wyn__worker *w)
 {
     if (wyn__rt.nworkers > 1)
-        wyn__spin_lock(&w->local_lock);
+        wyn__gate_enter(&w->gate);
 }
 
-static inline void local_unlock(wyn__worker *w)
+static inline void owner_leave(wyn__worker *w)
 {
     if (wyn__rt.nworkers > 1)
-        wyn__spin_unlock(&w->local_lock);
+        wyn__gate_leave(&w->gate);
 }
 
 static WYN_NOINLINE void local_push(wyn__worker *w, wyn_co *co)
 {
     co->next = NULL;
-    local_lock(w);
+    owner_enter(w);
     if (w->local_tail)
         w->local_tail->next = co;
     else
@@ -219,12 +219,12 @@ static WYN_NOINLINE void local_push(wyn__worker *w, wyn_co *co)
     atomic_store_explicit(&w->local_count,
                           atomic_load_explicit(&w->local_count, memory_order_relaxed) + 1,
                           memory_order_relaxed);
-    local_unlock(w);
+    owner_leave(w);
 }
 
 static WYN_NOINLINE wyn_co *take_local_queue_slow(wyn__worker *w)
 {
-    local_lock(w);
+    owner_enter(w);
     wyn_co *co = w->local_head;
     if (co) {
         w->local_head = co->next;
@@ -234,14 +234,14 @@ static WYN_NOINLINE wyn_co *take_local_queue_slow(wyn__worker *w)
                               atomic_load_explicit(&w->local_count, memory_order_relaxed) - 1,
                               memory_order_relaxed);
     }
-    local_unlock(w);
+    owner_leave(w);
     return co;
 }
 
 static inline wyn_co *take_local_queue(wyn__worker *w)
 {
     /* relaxed: only this worker pushes here; the monitor's rescue may empty
-     * the queue meanwhile, which the lock sorts out. */
+     * the queue meanwhile, which the gate sorts out. */
     if (likely(atomic_load_explicit(&w->local_count, memory_order_relaxed) == 0))
         return NULL;
     return take_local_queue_slow(w);
@@ -260,50 +260,55 @@ void wyn__enqueue_expired(wyn_co *co)
     local_push(w, co);
 }
 
-bool wyn__local_rescue(wyn__worker *w)
+bool wyn__rescue_queues(wyn__worker *w)
 {
-    if (atomic_load_explicit(&w->local_count, memory_order_relaxed) == 0)
+    /* relaxed peeks: a hint; what counts is read behind the gate. */
+    if (!atomic_load_explicit(&w->runnext, memory_order_relaxed) &&
+        atomic_load_explicit(&w->local_count, memory_order_relaxed) == 0)
         return false;
-    wyn__spin_lock(&w->local_lock);
-    wyn_co *co = w->local_head;
-    w->local_head = w->local_tail = NULL;
-    atomic_store_explicit(&w->local_count, 0, memory_order_relaxed);
-    wyn__spin_unlock(&w->local_lock);
-    while (co) {
-        wyn_co *next = co->next;
-        wyn__global_push(co);
-        co = next;
+    wyn_co *next = NULL, *list = NULL;
+    if (wyn__gate_close(&w->gate)) {
+        next = atomic_load_explicit(&w->runnext, memory_order_relaxed);
+        atomic_store_explicit(&w->runnext, NULL, memory_order_relaxed);
+        list = w->local_head;
+        w->local_head = w->local_tail = NULL;
+        atomic_store_explicit(&w->local_count, 0, memory_order_relaxed);
     }
-    return true;
+    wyn__gate_open(&w->gate);
+    bool moved = next || list;
+    if (next)
+        wyn__global_push(next);
+    while (list) {
+        wyn_co *co = list->next;
+        wyn__global_push(list);
+        list = co;
+    }
+    return moved;
 }
 
 static wyn_co *take_top(wyn__deque *d) { return wyn__deque_take_top(d); }
 
-/* The next slot. With one worker nobody else touches it (the monitor's
- * rescue needs a second worker to hand work to), so plain loads and stores
- * do; otherwise an exchange, which the monitor's rescue also uses. */
+/* The next slot: the owner's, behind the rescue gate (above). */
 static inline wyn_co *runnext_take(wyn__worker *w)
 {
-    wyn_co *co = atomic_load_explicit(&w->runnext, memory_order_relaxed);
-    if (!co)
+    /* relaxed: only the owner fills the slot; a stale non-NULL (the monitor
+     * just emptied it) is read again behind the gate. */
+    if (!atomic_load_explicit(&w->runnext, memory_order_relaxed))
         return NULL;
-    if (wyn__rt.nworkers == 1) {
-        atomic_store_explicit(&w->runnext, NULL, memory_order_relaxed);
-        return co;
-    }
-    /* acquire: pairs with the release exchange that put it there. */
-    return atomic_exchange_explicit(&w->runnext, NULL, memory_order_acquire);
+    owner_enter(w);
+    wyn_co *co = atomic_load_explicit(&w->runnext, memory_order_relaxed);
+    atomic_store_explicit(&w->runnext, NULL, memory_order_relaxed);
+    owner_leave(w);
+    return co;
 }
 
 static inline wyn_co *runnext_put(wyn__worker *w, wyn_co *co)
 {
-    if (wyn__rt.nworkers == 1) {
-        wyn_co *old = atomic_load_explicit(&w->runnext, memory_order_relaxed);
-        atomic_store_explicit(&w->runnext, co, memory_order_relaxed);
-        return old;
-    }
-    /* release: the coroutine's state is visible to whoever takes it. */
-    return atomic_exchange_explicit(&w->runnext, co, memory_order_acq_rel);
+    owner_enter(w);
+    wyn_co *old = atomic_load_explicit(&w->runnext, memory_order_relaxed);
+    atomic_store_explicit(&w->runnext, co, memory_order_relaxed);
+    owner_leave(w);
+    return old;
 }
 
 /* Every 61st round: the global queue, else the oldest local work, taking the

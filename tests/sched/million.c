@@ -52,7 +52,8 @@ static void million(long n, const char *what, bool hold_others)
         atomic_store(&holders_running, 0);
         for (int i = 0; i < holders; i++)
             CHECK_EQ(wyn_spawn(holder, NULL), 0);
-        /* Yield until they run: whichever workers they take, ours stays. */
+        /* Yield until they all run (our own worker may take one, and then
+         * an idle one steals us: either way one worker is left for us). */
         while (atomic_load(&holders_running) < holders)
             wyn_yield();
     }
