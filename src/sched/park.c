@@ -90,7 +90,8 @@ static void ready_to(wyn_co *co, int where)
                    (unsigned long long)co->id, s);
     /* The claim made us the only waker, and the parker is done with the
      * state once it is PARKED: a plain store does. The queue push then
-     * publishes the context onward. */
+     * publishes the context onward (to another thread: a deque's or the
+     * global queue's release, or the rescue gate's). */
     atomic_store_explicit(&co->state, CO_RUNNABLE, memory_order_relaxed);
     if (where == 2)
         wyn__enqueue_expired(co);

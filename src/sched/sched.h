@@ -25,7 +25,7 @@
  * co_state_cas / the functions in park.c and co.c, which check the old state. */
 enum wyn__co_state {
     CO_FREE,      /* in a record pool; a handle that still points here is misused */
-    CO_RUNNABLE,  /* on exactly one run queue (deque, next slot, global queue);
+    CO_RUNNABLE,  /* on exactly one run queue (deque, next slot, local queue, global queue);
                      the worker that takes it owns it. No stack before its first run. */
     CO_RUNNING,   /* owned by the worker whose `current` it is; on no run queue.
                      Also while it switches away to wait (wait published,

@@ -673,8 +673,11 @@ static WYN_NOINLINE void first_run_setup(wyn__worker *w, wyn_co *co)
 void wyn__start_running(wyn__worker *w, wyn_co *co)
 {
     /* The taker owns a RUNNABLE coroutine: no waker acts on that state (its
-     * wait is claimed), so a checked load and a plain store suffice; the run
-     * queue's acquire already made its context visible. */
+     * wait is claimed), so a checked load and a plain store suffice. Its
+     * context is visible already: a deque or the global queue acquired it
+     * from the pusher; the next slot and the local queue are filled by this
+     * thread (after ready_to's acquire) or handed on by the monitor through
+     * the gate and the global queue's lock. */
     int state = atomic_load_explicit(&co->state, memory_order_relaxed);
     if (unlikely(state != CO_RUNNABLE))
         wyn__fatal("internal error: coroutine #%llu taken from a run queue in state %d",
