@@ -119,10 +119,10 @@ static void run(const char *mode, long closes)
 int main(void)
 {
     wyn__fence_heavy_init();
-    bool fences = atomic_load(&wyn__park_fences);
+    bool fences = atomic_load(&wyn__fence_light_is_full);
     run(fences ? "ordinary fences (no membarrier here)" : "membarrier", scaled(50000, 5000));
     /* The other mode: the owner fences too, the "heavy" fence is an ordinary one. */
-    atomic_store(&wyn__park_fences, true);
+    atomic_store(&wyn__fence_light_is_full, true);
     run("ordinary fences", scaled(200000, 20000));
     printf("ok\n");
     return 0;

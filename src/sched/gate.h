@@ -16,8 +16,8 @@
  * (acquire: pairs with the owner's release on leaving, so it sees what the
  * owner left) has the guarded data to itself until it opens the gate
  * (release: pairs with the owner's acquire read of the gate). Where the kernel
- * gives no heavy fence, it is an ordinary fence and the owner runs a full
- * fence too (wyn__park_fences, as parks do). One owner per gate; sections do
+ * gives no heavy fence, it is an ordinary fence and the owner's light fence
+ * is a full one too (as in parks). One owner per gate; sections do
  * not nest; the outsider takes no lock the owner may hold while entering. */
 #ifndef WYN_GATE_H
 #define WYN_GATE_H
@@ -31,10 +31,22 @@ void wyn__fence_heavy_init(void);   /* once per process, before the runtime acce
 /* Every running thread of the process executes a full barrier. Costly (a
  * system call with inter-processor interrupts): for rare paths only. */
 void wyn__fence_heavy(void);
-/* True where the kernel gives no heavy fence: then every park (and every
- * gate entry) runs a full fence instead. Set once, before the runtime
- * accepts work. */
-extern _Atomic bool wyn__park_fences;
+/* True where the kernel gives no heavy fence: then the light fence is a
+ * full one. Set once, before the runtime accepts work. */
+extern _Atomic bool wyn__fence_light_is_full;
+
+/* The other side of wyn__fence_heavy, between a store and a load of a Dekker
+ * pair (a park's arming and its look at `cancelled`; a gate entry's mark and
+ * its look at the gate): a compiler barrier where the heavy fence is
+ * membarrier, which puts the processor's barrier in for us; a full fence
+ * where it is not. relaxed flag: set before any thread that gets here ran. */
+static inline void wyn__fence_light(void)
+{
+    if (unlikely(atomic_load_explicit(&wyn__fence_light_is_full, memory_order_relaxed)))
+        wyn__fence_seq_cst();
+    else
+        atomic_signal_fence(memory_order_seq_cst);
+}
 
 typedef struct wyn__gate {
     _Atomic uint32_t busy;     /* owner: inside a section */
@@ -42,16 +54,12 @@ typedef struct wyn__gate {
 } wyn__gate;
 
 /* The owner's half of the Dekker pair: the mark, then the read of the gate.
- * relaxed store: in the processor only the outsider's heavy fence orders it
- * before the load; the signal fence keeps the compiler from swapping them.
- * relaxed flag: set before any owner ran. */
+ * relaxed store: the light fence (with the outsider's heavy one) orders it
+ * before the load. */
 static inline bool wyn__gate_mark_and_look(wyn__gate *g)
 {
     atomic_store_explicit(&g->busy, 1, memory_order_relaxed);
-    if (unlikely(atomic_load_explicit(&wyn__park_fences, memory_order_relaxed)))
-        wyn__fence_seq_cst();
-    else
-        atomic_signal_fence(memory_order_seq_cst);
+    wyn__fence_light();
     return atomic_load_explicit(&g->closed, memory_order_acquire) == 0;
 }
 

@@ -205,15 +205,12 @@ WYN_NOINLINE int wyn__park(wyn_co *self, uint64_t seq, int64_t deadline, void (*
     /* Late checks: a cancel or a passed deadline ends the wait before it
      * starts, if we can claim it ourselves; if someone else claimed it
      * first, they wait for us to park and ready us at once.
-     * The signal fence keeps the compiler from moving this load of
+     * The light fence keeps the compiler from moving this load of
      * `cancelled` above the arming store (wyn_cancel's heavy fence orders
-     * the two in the processor; co.c). Without a heavy fence (no
-     * membarrier) a full fence here does that. seq_cst: in the order of
-     * wyn_cancel's store. relaxed flag: set before any coroutine existed. */
-    if (unlikely(atomic_load_explicit(&wyn__park_fences, memory_order_relaxed)))
-        wyn__fence_seq_cst();
-    else
-        atomic_signal_fence(memory_order_seq_cst);
+     * the two in the processor; co.c); without membarrier it is a full
+     * fence and orders them itself.
+     * seq_cst: in the order of wyn_cancel's store. */
+    wyn__fence_light();
     int early = 0;
     if (atomic_load_explicit(&self->cancelled, memory_order_seq_cst))
         early = -ECANCELED;

@@ -62,17 +62,17 @@ void wyn__futex_wake(_Atomic uint32_t *word, int n)
  * no heavy fence to be had: a TLB shootdown by mprotect is not one, since
  * CPUs with broadcast TLB invalidation (AMD INVLPGB, Linux 6.15+) flush
  * without interrupting anybody. Then the other side pays instead: every park
- * runs a full fence (wyn__park_fences), and this "heavy" fence is an
+ * runs a full fence (wyn__fence_light is one), and this "heavy" fence is an
  * ordinary one. $WYN_FENCE=park forces that mode (for tests). */
 static pthread_once_t fence_once = PTHREAD_ONCE_INIT;
-_Atomic bool          wyn__park_fences;
+_Atomic bool          wyn__fence_light_is_full;
 
 static void fence_setup(void)
 {
     const char *e = getenv("WYN_FENCE");
     bool forced = e && strcmp(e, "park") == 0;
     if (forced || syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) != 0)
-        atomic_store_explicit(&wyn__park_fences, true, memory_order_relaxed);
+        atomic_store_explicit(&wyn__fence_light_is_full, true, memory_order_relaxed);
 }
 
 void wyn__fence_heavy_init(void) { pthread_once(&fence_once, fence_setup); }
@@ -81,7 +81,7 @@ void wyn__fence_heavy(void)
 {
     /* relaxed: set once before the runtime accepts work (whose release
      * publishes it to every thread that can get here). */
-    if (atomic_load_explicit(&wyn__park_fences, memory_order_relaxed)) {
+    if (atomic_load_explicit(&wyn__fence_light_is_full, memory_order_relaxed)) {
         wyn__fence_seq_cst();   /* pairs with the fence in every park */
         return;
     }
