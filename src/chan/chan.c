@@ -49,6 +49,16 @@ chan_node *wyn__chanq_claim(wyn_chan *c, chan_queue *q)
         chan_node *n = q->head;
         wyn__chanq_remove(q, n);
         uint64_t armed = n->seq << 1;
+        if (n->lock_claims) {
+            /* Nobody but a holder of c->lock can claim this wait (chan.h),
+             * and the node is still queued, so it is unclaimed and ours.
+             * relaxed: the lock orders everything this store is for (the
+             * waiter's node fields came to us through its unlock; the
+             * waiter reads its result through the run queue's release). */
+            atomic_store_explicit(&n->co->wait_word, armed | 1, memory_order_relaxed);
+            c->waiting--;
+            return n;
+        }
         /* acquire: we read the waiter's node fields it wrote before arming. */
         if (atomic_compare_exchange_strong_explicit(&n->co->wait_word, &armed, armed | 1,
                                                     memory_order_acquire, memory_order_relaxed)) {
@@ -219,7 +229,8 @@ static void abandon_node(wyn_co *co, bool woken)
 static int wait_on(wyn_chan *c, wyn_co *self, chan_queue *q, bool is_send, void *elem,
                    int64_t deadline)
 {
-    chan_node node = {.chan = c, .co = self, .elem = elem, .is_send = is_send};
+    chan_node node = {.chan = c, .co = self, .elem = elem, .is_send = is_send,
+                      .lock_claims = deadline == WYN_FOREVER && !wyn__cancellable(self)};
     node.seq = wyn__wait_arm(self);
     wyn__chanq_push(q, &node);
     c->waiting++;

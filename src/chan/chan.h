@@ -9,7 +9,10 @@
  * waiter only after it has released the channel lock. A node whose claim
  * fails (its timer, a cancel, or another case of its select won) is simply
  * dropped from the queue; its owner unlinks whatever is still linked when it
- * wakes, under the same locks. */
+ * wakes, under the same locks. A wait that has no timer, no canceller and
+ * no other case (lock_claims) can be claimed only by holders of this one
+ * lock (a counterpart, close, or the waiter's own early exit in park), so
+ * for it the lock alone decides the claim. */
 #ifndef WYN_CHAN_H
 #define WYN_CHAN_H
 
@@ -24,6 +27,10 @@ typedef struct chan_node {
     int               case_index;    /* which select case (0 for plain send/recv) */
     bool              is_send;
     bool              linked;        /* in a queue; changed only under chan->lock */
+    /* Every claimer of this wait holds chan->lock: a plain send or receive
+     * with no deadline by a coroutine nobody can cancel. Its claim is then a
+     * plain store, not a CAS (wyn__chanq_claim). */
+    bool              lock_claims;
 } chan_node;
 
 typedef struct chan_queue {

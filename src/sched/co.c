@@ -544,10 +544,18 @@ void wyn__co_entry(void)
 
 /* ---- handles: join, detach, cancel ----------------------------------------- */
 
+/* A handle is valid from its spawn until wyn_join returns 0 or wyn_detach:
+ * a freed record, one reused by a spawn without a handle, or a detached one
+ * means the caller holds a stale handle. (Channel waits of a coroutine nobody
+ * can cancel take a cheaper claim, chan.c; a cancel through a stale handle
+ * must not reach them.) */
 static void check_handle(wyn_co *co, const char *what)
 {
-    if (atomic_load_explicit(&co->state, memory_order_acquire) == CO_FREE)
+    if (atomic_load_explicit(&co->state, memory_order_acquire) == CO_FREE || !co->joinable)
         wyn__fatal("%s: handle used after wyn_join or wyn_detach", what);
+    if (atomic_load_explicit(&co->join_word, memory_order_relaxed) == JW_DETACHED)
+        wyn__fatal("%s: coroutine #%llu was detached: its handle is no longer valid", what,
+                   (unsigned long long)co->id);
 }
 
 static void join_unlink(wyn_co *self, bool woken)

@@ -6,6 +6,9 @@
  *   every waker (the counterpart, the deadline's timer, wyn_cancel) tries one
  *   CAS to seq << 1 | 1. Exactly one wins; it writes the result and readies
  *   the waiter; the others back off. A stale waker (older seq) always loses.
+ *   One exception: a wait whose every possible claimer holds one lock (a
+ *   channel wait with no deadline by a coroutine nobody can cancel) is
+ *   claimed with a plain store under that lock (chan.h).
  * The park: a coroutine stays RUNNING until its registers are saved; then
  *   after_park (on the next context's stack) releases the wait's lock and
  *   publishes PARKED with a plain store. A claimer readies only a PARKED

@@ -214,6 +214,17 @@ bool wyn__wait_disarm(wyn_co *self, uint64_t seq, int *result);
 void wyn__ready(wyn_co *co, bool to_next);
 void wyn__ready_expired(wyn_co *co);   /* a timer fired: ahead of unstarted work */
 
+/* Could a wyn_cancel end co's waits? Only through a handle, and nobody holds
+ * one for a coroutine spawned without, a plain thread, or a detached one
+ * (using a handle after wyn_detach is fatal, co.c). Read by co itself. */
+static inline bool wyn__cancellable(wyn_co *co)
+{
+    /* acquire: pairs with wyn_detach's exchange, so a cancel made before
+     * the detach is over, its look at our waits done, once we see it. */
+    return co->joinable &&
+           atomic_load_explicit(&co->join_word, memory_order_acquire) != JW_DETACHED;
+}
+
 /* ---- timers (timer.c) ---- */
 void    wyn__timers_init(void);
 void    wyn__timers_fini(void);

@@ -116,8 +116,39 @@ static void body(void *arg)
     CHECK(st.workers >= 1);
 }
 
+/* Using a handle after wyn_detach is fatal (API.md), and must be: a detached
+ * coroutine's channel waits are claimed without a CAS, on the promise that
+ * nobody can cancel it (chan.h). */
+static void park_forever(void *arg)
+{
+    (void)arg;
+    wyn_sleep(60 * SEC);
+}
+
+static void cancel_after_detach(void *arg)
+{
+    (void)arg;
+    wyn_co *h = go_join(park_forever, NULL);
+    wyn_detach(h);
+    wyn_cancel(h);
+}
+
+static void join_after_detach(void *arg)
+{
+    (void)arg;
+    wyn_co *h = go_join(park_forever, NULL);
+    wyn_detach(h);
+    wyn_join(h, WYN_FOREVER);
+}
+
+static void death_cancel_after_detach(void) { test_run(cancel_after_detach, NULL); }
+static void death_join_after_detach(void) { test_run(join_after_detach, NULL); }
+
 int main(void)
 {
+    /* Death tests fork, so they run before any runtime exists here. */
+    test_expect_death(death_cancel_after_detach, "wyn_cancel: coroutine #");
+    test_expect_death(death_join_after_detach, "wyn_join: coroutine #");
     CHECK_EQ(wyn_spawn(add_one, NULL), -ESRCH);
     test_run(body, NULL);
     wyn_stats st;
