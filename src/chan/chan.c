@@ -43,22 +43,14 @@ void wyn__chanq_remove(chan_queue *q, chan_node *n)
     n->linked = false;
 }
 
-chan_node *wyn__chanq_claim(wyn_chan *c, chan_queue *q)
+WYN_NOINLINE chan_node *wyn__chanq_claim_contended(wyn_chan *c, chan_queue *q)
 {
     while (q->head) {
+        if (q->head->lock_claims)
+            return wyn__chanq_claim(c, q);
         chan_node *n = q->head;
         wyn__chanq_remove(q, n);
         uint64_t armed = n->seq << 1;
-        if (n->lock_claims) {
-            /* Nobody but a holder of c->lock can claim this wait (chan.h),
-             * and the node is still queued, so it is unclaimed and ours.
-             * relaxed: the lock orders everything this store is for (the
-             * waiter's node fields came to us through its unlock; the
-             * waiter reads its result through the run queue's release). */
-            atomic_store_explicit(&n->co->wait_word, armed | 1, memory_order_relaxed);
-            c->waiting--;
-            return n;
-        }
         /* acquire: we read the waiter's node fields it wrote before arming. */
         if (atomic_compare_exchange_strong_explicit(&n->co->wait_word, &armed, armed | 1,
                                                     memory_order_acquire, memory_order_relaxed)) {

@@ -56,10 +56,37 @@ struct wyn_chan {
 
 void       wyn__chanq_push(chan_queue *q, chan_node *n);
 void       wyn__chanq_remove(chan_queue *q, chan_node *n);
+/* The CAS claims of wyn__chanq_claim, out of line (chan.c). */
+chan_node *wyn__chanq_claim_contended(wyn_chan *c, chan_queue *q);
+
 /* Dequeue the first node whose wait we can claim (others are dropped);
  * NULL if none. Lock held. On success the node's waiter is ours to complete
- * and the node is retired (c->waiting counts it no more). */
-chan_node *wyn__chanq_claim(wyn_chan *c, chan_queue *q);
+ * and the node is retired (c->waiting counts it no more). Inline for the
+ * hand-off's common cases: nobody waits, or the head is a lock_claims wait. */
+static WYN_ALWAYS_INLINE chan_node *wyn__chanq_claim(wyn_chan *c, chan_queue *q)
+{
+    chan_node *n = q->head;
+    if (!n)
+        return NULL;
+    if (!n->lock_claims)
+        return wyn__chanq_claim_contended(c, q);
+    /* The head, unlinked (it has no prev). */
+    q->head = n->next;
+    if (n->next)
+        n->next->prev = NULL;
+    else
+        q->tail = NULL;
+    n->next = NULL;
+    n->linked = false;
+    /* Nobody but a holder of c->lock can claim this wait (above), and the
+     * node is still queued, so it is unclaimed and ours.
+     * relaxed: the lock orders everything this store is for (the waiter's
+     * node fields came to us through its unlock; the waiter reads its
+     * result through the run queue's release). */
+    atomic_store_explicit(&n->co->wait_word, n->seq << 1 | 1, memory_order_relaxed);
+    c->waiting--;   /* retired by us: its owner will not touch c again */
+    return n;
+}
 
 /* With the lock held: complete a claimed waiter (copy the value), to be
  * readied after unlocking. */
