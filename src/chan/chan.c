@@ -49,7 +49,7 @@ WYN_NOINLINE chan_node *wyn__chanq_claim_contended(wyn_chan *c, chan_queue *q)
         if (q->head->lock_claims)
             return wyn__chanq_claim(c, q);
         chan_node *n = q->head;
-        wyn__chanq_remove(q, n);
+        wyn__chanq_pop_head(q, n);
         uint64_t armed = n->seq << 1;
         /* acquire: we read the waiter's node fields it wrote before arming. */
         if (atomic_compare_exchange_strong_explicit(&n->co->wait_word, &armed, armed | 1,

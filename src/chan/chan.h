@@ -56,6 +56,19 @@ struct wyn_chan {
 
 void       wyn__chanq_push(chan_queue *q, chan_node *n);
 void       wyn__chanq_remove(chan_queue *q, chan_node *n);
+/* wyn__chanq_remove of the head n, which has no prev: two loads fewer on
+ * the hand-off path than the general unlink. */
+static inline void wyn__chanq_pop_head(chan_queue *q, chan_node *n)
+{
+    q->head = n->next;
+    if (n->next)
+        n->next->prev = NULL;
+    else
+        q->tail = NULL;
+    n->next = NULL;
+    n->linked = false;
+}
+
 /* The CAS claims of wyn__chanq_claim, out of line (chan.c). */
 chan_node *wyn__chanq_claim_contended(wyn_chan *c, chan_queue *q);
 
@@ -70,14 +83,7 @@ static WYN_ALWAYS_INLINE chan_node *wyn__chanq_claim(wyn_chan *c, chan_queue *q)
         return NULL;
     if (!n->lock_claims)
         return wyn__chanq_claim_contended(c, q);
-    /* The head, unlinked (it has no prev). */
-    q->head = n->next;
-    if (n->next)
-        n->next->prev = NULL;
-    else
-        q->tail = NULL;
-    n->next = NULL;
-    n->linked = false;
+    wyn__chanq_pop_head(q, n);
     /* Nobody but a holder of c->lock can claim this wait (above), and the
      * node is still queued, so it is unclaimed and ours.
      * relaxed: the lock orders everything this store is for (the waiter's
