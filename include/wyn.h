@@ -95,7 +95,8 @@ WYN_EXPORT int      wyn_sleep_until(int64_t deadline); /* 0, -ECANCELED, -EINVAL
  * interrupts the CPUs running this program's threads (1-15 µs; 12 µs on a
  * 2-CPU VM).
  * co must stay a valid handle until wyn_cancel returns (do not let a
- * concurrent wyn_join free it meanwhile). */
+ * concurrent wyn_join free it meanwhile). A wyn_detach that overlaps the
+ * call is safe; a call that starts after the detach is a fatal misuse. */
 WYN_EXPORT int wyn_cancel(wyn_co *co);
 WYN_EXPORT int wyn_cancelled(void);       /* 1 if the calling coroutine was cancelled */
 

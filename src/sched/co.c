@@ -553,7 +553,8 @@ static void check_handle(wyn_co *co, const char *what)
 {
     if (atomic_load_explicit(&co->state, memory_order_acquire) == CO_FREE || !co->joinable)
         wyn__fatal("%s: handle used after wyn_join or wyn_detach", what);
-    if (atomic_load_explicit(&co->join_word, memory_order_relaxed) == JW_DETACHED)
+    /* seq_cst: see wyn__cancellable. */
+    if (atomic_load_explicit(&co->join_word, memory_order_seq_cst) == JW_DETACHED)
         wyn__fatal("%s: coroutine #%llu was detached: its handle is no longer valid", what,
                    (unsigned long long)co->id);
 }
@@ -621,7 +622,9 @@ void wyn_detach(wyn_co *co)
     if (!co)
         return;
     check_handle(co, "wyn_detach");
-    uintptr_t j = atomic_exchange_explicit(&co->join_word, JW_DETACHED, memory_order_acq_rel);
+    /* seq_cst: acq_rel for the record's release, and in the single order
+     * that wyn__cancellable's argument needs. */
+    uintptr_t j = atomic_exchange_explicit(&co->join_word, JW_DETACHED, memory_order_seq_cst);
     if (j == JW_DONE)
         wyn__record_free(wyn__this_worker(), co);
     else if (j == JW_DETACHED)
@@ -644,13 +647,8 @@ static bool cancel_armed_wait(wyn_co *co)
     return wyn__wake(co, word >> 1, -ECANCELED, 0, false);
 }
 
-int wyn_cancel(wyn_co *co)
+static void cancel_live(wyn_co *co)
 {
-    if (!co)
-        return -EINVAL;
-    check_handle(co, "wyn_cancel");
-    if (atomic_load_explicit(&co->state, memory_order_acquire) == CO_DEAD)
-        return 0;
     /* Dekker's pattern with wyn__park: co arms its wait (a store), then
      * loads `cancelled`; we store `cancelled`, then load the wait. co has no
      * fence between its two (parks stay free of locked instructions), so
@@ -669,6 +667,22 @@ int wyn_cancel(wyn_co *co)
         wyn__fence_heavy();
         cancel_armed_wait(co);
     }
+}
+
+int wyn_cancel(wyn_co *co)
+{
+    if (!co)
+        return -EINVAL;
+    /* Counted from before the handle check, so a wyn_detach on another
+     * thread that overlaps this call (the check passed, the detach landed)
+     * leaves co's next channel waits on the CAS (wyn__cancellable).
+     * seq_cst: ahead of check_handle's load in the single order. */
+    atomic_fetch_add_explicit(&co->cancels_active, 1, memory_order_seq_cst);
+    check_handle(co, "wyn_cancel");
+    if (atomic_load_explicit(&co->state, memory_order_acquire) != CO_DEAD)
+        cancel_live(co);
+    /* release: our look at co's waits is over once this is seen. */
+    atomic_fetch_sub_explicit(&co->cancels_active, 1, memory_order_release);
     return 0;
 }
 

@@ -90,6 +90,9 @@ struct wyn_co {
     uint64_t           timer_seq;
     /* --- a plain thread's record (CO_KIND_THREAD) --- */
     _Atomic uint32_t   futex;        /* 1 = readied */
+    /* wyn_cancel calls inside, from before their handle check to their end
+     * (read by a detached coroutine's channel waits, wyn__cancellable). */
+    _Atomic uint32_t   cancels_active;
     alignas(max_align_t) unsigned char argbuf[];
 };
 
@@ -216,13 +219,19 @@ void wyn__ready_expired(wyn_co *co);   /* a timer fired: ahead of unstarted work
 
 /* Could a wyn_cancel end co's waits? Only through a handle, and nobody holds
  * one for a coroutine spawned without, a plain thread, or a detached one
- * (using a handle after wyn_detach is fatal, co.c). Read by co itself. */
+ * (using a handle after wyn_detach is fatal, co.c), unless a cancel that
+ * passed its handle check before the detach is still running. Read by co
+ * itself, before it arms the wait.
+ * seq_cst, with wyn_cancel's increment and its load of join_word, and
+ * wyn_detach's exchange: if we see the detach and a cancel's check did not,
+ * the cancel's increment precedes our load of cancels_active, which sees
+ * it (the wait then takes the CAS); a cancel that is already over stored
+ * `cancelled` before our late check in park reads it. */
 static inline bool wyn__cancellable(wyn_co *co)
 {
-    /* acquire: pairs with wyn_detach's exchange, so a cancel made before
-     * the detach is over, its look at our waits done, once we see it. */
     return co->joinable &&
-           atomic_load_explicit(&co->join_word, memory_order_acquire) != JW_DETACHED;
+           (atomic_load_explicit(&co->join_word, memory_order_seq_cst) != JW_DETACHED ||
+            atomic_load_explicit(&co->cancels_active, memory_order_seq_cst) != 0);
 }
 
 /* ---- timers (timer.c) ---- */
