@@ -94,9 +94,11 @@ WYN_EXPORT int      wyn_sleep_until(int64_t deadline); /* 0, -ECANCELED, -EINVAL
  * Cheap when co is waiting; when it is not, one membarrier(2) call, which
  * interrupts the CPUs running this program's threads (1-15 µs; 12 µs on a
  * 2-CPU VM).
- * co must stay a valid handle until wyn_cancel returns (do not let a
- * concurrent wyn_join free it meanwhile). A wyn_detach that overlaps the
- * call is safe; a call that starts after the detach is a fatal misuse. */
+ * co must stay a valid handle until wyn_cancel returns: a wyn_join or
+ * wyn_detach on another thread must not consume it meanwhile. (If one does,
+ * the record is kept until the cancel returns, so the cancel reaches co or
+ * nothing; a call after the handle was consumed is a misuse, fatal until a
+ * later spawn reuses the record.) */
 WYN_EXPORT int wyn_cancel(wyn_co *co);
 WYN_EXPORT int wyn_cancelled(void);       /* 1 if the calling coroutine was cancelled */
 

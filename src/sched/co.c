@@ -494,6 +494,27 @@ int wyn_spawn_ex(void (*fn)(void *), void *arg, const wyn_spawn_opts *opts)
     return wyn__spawn(fn, arg, opts, false);
 }
 
+/* Free the record of a coroutine that had a handle, once no wyn_cancel is
+ * inside it. A cancel that passed its handle check just before another
+ * thread consumed the handle (wyn_join, wyn_detach) must not go on to
+ * cancel a stranger reusing the record, nor claim a wait that the
+ * stranger's channel counterpart claims with a plain store (chan.h).
+ * seq_cst: the consuming exchange or load precedes this load in the single
+ * order, and such a cancel's increment precedes its check, which read the
+ * handle before the consumption; so this load sees the increment. A cancel
+ * that increments later starts after the consumption: a misuse, caught by
+ * check_handle until the record is reused (API.md). */
+static void free_handle_record(wyn__worker *w, wyn_co *co)
+{
+    unsigned spins = 0;
+    while (atomic_load_explicit(&co->cancels_active, memory_order_seq_cst) != 0)
+        if (++spins % 128 == 0)
+            sched_yield();   /* the cancelling thread may have been preempted */
+        else
+            wyn__cpu_relax();
+    wyn__record_free(w, co);
+}
+
 static void after_exit(wyn__ctx *from, void *arg)
 {
     wyn_co *co = (wyn_co *)((char *)from - offsetof(wyn_co, ctx));
@@ -517,10 +538,11 @@ static void after_exit(wyn__ctx *from, void *arg)
     }
     /* release: what the coroutine did is visible to a joiner that sees DEAD. */
     atomic_store_explicit(&co->state, CO_DEAD, memory_order_release);
-    /* acq_rel: release as above; acquire reads the joiner's joiner_seq. */
-    uintptr_t j = atomic_exchange_explicit(&co->join_word, JW_DONE, memory_order_acq_rel);
+    /* acq_rel: release as above; acquire reads the joiner's joiner_seq.
+     * seq_cst: for free_handle_record. */
+    uintptr_t j = atomic_exchange_explicit(&co->join_word, JW_DONE, memory_order_seq_cst);
     if (j == JW_DETACHED)
-        wyn__record_free(w, co);
+        free_handle_record(w, co);
     else if (j != JW_HELD)
         wyn__wake((wyn_co *)j, co->joiner_seq, 0, 0, true);
 }
@@ -613,7 +635,7 @@ int wyn_join(wyn_co *co, int64_t deadline)
             wyn__wait_disarm(self, seq, &ignored);   /* it finished: no need to wait */
         }
     }
-    wyn__record_free(wyn__this_worker(), co);
+    free_handle_record(wyn__this_worker(), co);
     return 0;
 }
 
@@ -626,7 +648,7 @@ void wyn_detach(wyn_co *co)
      * that wyn__cancellable's argument needs. */
     uintptr_t j = atomic_exchange_explicit(&co->join_word, JW_DETACHED, memory_order_seq_cst);
     if (j == JW_DONE)
-        wyn__record_free(wyn__this_worker(), co);
+        free_handle_record(wyn__this_worker(), co);
     else if (j == JW_DETACHED)
         wyn__fatal("wyn_detach: coroutine #%llu was already detached", (unsigned long long)co->id);
     else if (j != JW_HELD)
@@ -645,6 +667,16 @@ static bool cancel_armed_wait(wyn_co *co)
      * like finding no wait (nothing but the heavy fence orders our store
      * before that wait's check: the claims are only acquire). */
     return wyn__wake(co, word >> 1, -ECANCELED, 0, false);
+}
+
+/* $WYN_DEBUG_CANCEL_DELAY_US: widen the window in which the handle may be
+ * consumed by another thread (tests/sched/cancel_consume_race.c). */
+static WYN_NOINLINE void cancel_debug_stall(void)
+{
+    atomic_fetch_add_explicit(&wyn__rt.debug_cancel_stalls, 1, memory_order_relaxed);
+    int64_t until = wyn_now() + wyn__rt.debug_cancel_delay_ns;
+    while (wyn_now() < until)
+        wyn__cpu_relax();
 }
 
 static void cancel_live(wyn_co *co)
@@ -679,6 +711,8 @@ int wyn_cancel(wyn_co *co)
      * seq_cst: ahead of check_handle's load in the single order. */
     atomic_fetch_add_explicit(&co->cancels_active, 1, memory_order_seq_cst);
     check_handle(co, "wyn_cancel");
+    if (unlikely(wyn__rt.debug_cancel_delay_ns))
+        cancel_debug_stall();
     if (atomic_load_explicit(&co->state, memory_order_acquire) != CO_DEAD)
         cancel_live(co);
     /* release: our look at co's waits is over once this is seen. */

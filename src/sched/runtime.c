@@ -175,6 +175,8 @@ static int start_locked(const wyn_config *cfg)
     wyn__rt.stack_size = ss;
     wyn__rt.debug_migrate = env_is("WYN_DEBUG_MIGRATE", "1");
     wyn__rt.monitor_rescue = !env_is("WYN_MONITOR", "off");
+    const char *delay = getenv("WYN_DEBUG_CANCEL_DELAY_US");
+    wyn__rt.debug_cancel_delay_ns = delay ? strtoll(delay, NULL, 10) * 1000 : 0;
     atomic_store(&wyn__rt.next_id, 1);
     wyn__rt.workers = calloc(nw, sizeof *wyn__rt.workers);
     if (!wyn__rt.workers) {

@@ -112,6 +112,9 @@ typedef struct wyn__runtime {
     _Atomic uint32_t   stop_word;        /* futex: alive reached 0 / main returned */
     bool               debug_migrate;    /* $WYN_DEBUG_MIGRATE: move at every resume */
     bool               monitor_rescue;   /* monitor may rescue stuck work (tests turn off) */
+    int64_t            debug_cancel_delay_ns; /* $WYN_DEBUG_CANCEL_DELAY_US: wyn_cancel
+                                                 stalls after its handle check (tests) */
+    _Atomic uint64_t   debug_cancel_stalls;   /* how many such stalls began */
     /* idle workers and spinning (worker.c) */
     _Alignas(WYN_CACHELINE) _Atomic int nspinning;
     _Atomic int        nidle;
