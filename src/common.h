@@ -7,6 +7,7 @@
 #define WYN_COMMON_H
 
 #include <errno.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -49,6 +50,17 @@ extern _Atomic unsigned long wyn__tsan_fence_word;
 #endif
 
 static inline void wyn__cpu_relax(void) { __builtin_ia32_pause(); }
+
+/* One step of waiting for another thread to make progress: a pause, and
+ * every 128th step the CPU given away, since that thread may have been
+ * preempted. `spins` starts at 0 for each wait. */
+static inline void wyn__wait_step(unsigned *spins)
+{
+    if (++*spins % 128 == 0)
+        sched_yield();
+    else
+        wyn__cpu_relax();
+}
 
 /* Ask for p's cache line in a writable state (a hint: never faults). gcc's
  * __builtin_prefetch(p, 1) emits prefetchw only with -mprfchw; every x86-64

@@ -508,10 +508,7 @@ static void free_handle_record(wyn__worker *w, wyn_co *co)
 {
     unsigned spins = 0;
     while (atomic_load_explicit(&co->cancels_active, memory_order_seq_cst) != 0)
-        if (++spins % 128 == 0)
-            sched_yield();   /* the cancelling thread may have been preempted */
-        else
-            wyn__cpu_relax();
+        wyn__wait_step(&spins);   /* a cancel lasts microseconds */
     wyn__record_free(w, co);
 }
 

@@ -70,10 +70,7 @@ __attribute__((unused)) static WYN_NOINLINE void wyn__gate_wait(wyn__gate *g)
         atomic_store_explicit(&g->busy, 0, memory_order_release);
         unsigned spins = 0;
         while (atomic_load_explicit(&g->closed, memory_order_acquire))
-            if (++spins % 128 == 0)
-                sched_yield();   /* the outsider may have been preempted */
-            else
-                wyn__cpu_relax();
+            wyn__wait_step(&spins);   /* until the outsider opens it */
     } while (!wyn__gate_mark_and_look(g));
 }
 

@@ -65,10 +65,7 @@ static WYN_NOINLINE int await_parked(wyn_co *co)
     int s;
     /* acquire: as in ready_to. */
     while ((s = atomic_load_explicit(&co->state, memory_order_acquire)) == CO_RUNNING)
-        if (++spins % 128 == 0)
-            sched_yield();   /* its thread may have been preempted */
-        else
-            wyn__cpu_relax();
+        wyn__wait_step(&spins);
     return s;
 }
 
